@@ -1,0 +1,96 @@
+// Package metrics holds the bot's Prometheus collectors. One Metrics value is built
+// in main and passed down; nothing registers into the global registry, so tests can
+// build as many as they like.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is every collector the bot exports on /metrics.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	// EventsReceived counts accepted webhook deliveries by event type.
+	EventsReceived *prometheus.CounterVec
+	// EventsDeduped counts re-deliveries of an event already recorded.
+	EventsDeduped prometheus.Counter
+	// EventsRejected counts webhook requests refused, by reason
+	// (signature, token, replay, too_large, malformed, ...).
+	EventsRejected *prometheus.CounterVec
+	// Commands counts command runs by command name and outcome (ok, refused, error).
+	Commands *prometheus.CounterVec
+	// ACSCalls counts ACS user list calls by result (ok, rate_limited,
+	// invalid_page_token, server_error, transport_error, error).
+	ACSCalls *prometheus.CounterVec
+	// CacheLookups counts directory snapshot lookups by result (hit, stale, miss).
+	CacheLookups *prometheus.CounterVec
+	// ScanDuration is how long one full directory scan took.
+	ScanDuration prometheus.Histogram
+	// ReplyLatency is the time from an event's arrival to its reply being sent.
+	ReplyLatency prometheus.Histogram
+	// MessagesSent counts reply/send/patch calls by kind and result.
+	MessagesSent *prometheus.CounterVec
+}
+
+// New builds the collectors on a fresh registry that also carries the Go runtime
+// and process collectors.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m := &Metrics{
+		reg: reg,
+		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acsbot_events_received_total", Help: "Webhook events accepted, by event type.",
+		}, []string{"type"}),
+		EventsDeduped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "acsbot_events_deduped_total", Help: "Re-deliveries of an already recorded event, acknowledged and ignored.",
+		}),
+		EventsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acsbot_events_rejected_total", Help: "Webhook requests refused, by reason.",
+		}, []string{"reason"}),
+		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acsbot_commands_total", Help: "Commands run, by command and outcome.",
+		}, []string{"command", "outcome"}),
+		ACSCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acsbot_acs_calls_total", Help: "ACS user list calls, by result.",
+		}, []string{"result"}),
+		CacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acsbot_cache_lookups_total", Help: "Directory snapshot lookups, by result (hit, stale, miss).",
+		}, []string{"result"}),
+		ScanDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "acsbot_scan_duration_seconds", Help: "Duration of a full ACS directory scan.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}),
+		ReplyLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "acsbot_reply_latency_seconds", Help: "Time from an event's arrival to its reply being sent.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}),
+		MessagesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acsbot_messages_total", Help: "Message API calls, by kind (reply, send, patch) and result.",
+		}, []string{"kind", "result"}),
+	}
+	f(m.EventsReceived)
+	f(m.EventsDeduped)
+	f(m.EventsRejected)
+	f(m.Commands)
+	f(m.ACSCalls)
+	f(m.CacheLookups)
+	f(m.ScanDuration)
+	f(m.ReplyLatency)
+	f(m.MessagesSent)
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Registry exposes the registry so tests can gather what was counted.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
