@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// The schema, one script per version. A released script is never edited: a new
+// table or column is a new script appended to schemaSteps, so every
+// database reaches the same schema by the same steps. PRAGMA user_version holds
+// the number of scripts applied.
+const (
+	// schemaV1 is the event inbox and the health probe's row.
+	schemaV1 = `
+CREATE TABLE events (
+	key         TEXT PRIMARY KEY,
+	kind        TEXT NOT NULL,
+	payload     BLOB NOT NULL,
+	received_at INTEGER NOT NULL, -- unix milliseconds
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+	finished_at INTEGER,
+	reason      TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX events_pending ON events (received_at) WHERE state = 'pending';
+CREATE INDEX events_finished ON events (received_at) WHERE state <> 'pending';
+CREATE TABLE health (
+	id INTEGER PRIMARY KEY CHECK (id = 1),
+	at INTEGER NOT NULL
+) STRICT;
+`
+)
+
+// schemaSteps lists the scripts in order: script i moves version i to i+1.
+func schemaSteps() []string { return []string{schemaV1} }
+
+// migrate applies the scripts the database has not seen yet, all in one
+// transaction: a crash mid-way leaves the old version intact. The version is read
+// inside the write transaction, so two processes opening one file cannot both
+// apply a step.
+func (s *Store) migrate(ctx context.Context) error {
+	steps := schemaSteps()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin schema migration: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(steps) {
+		return fmt.Errorf("schema version %d is newer than this build knows (%d): refusing to use it", v, len(steps))
+	}
+	if v == len(steps) {
+		return nil
+	}
+	for i := v; i < len(steps); i++ {
+		if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", i+1, err)
+		}
+	}
+	// PRAGMA takes no bound parameters; len(steps) is ours, not input.
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(steps))); err != nil {
+		return fmt.Errorf("set schema version %d: %w", len(steps), err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit schema version %d: %w", len(steps), err)
+	}
+	return nil
+}
