@@ -79,28 +79,9 @@ func TestRecordConcurrent(t *testing.T) {
 		{"20 distinct events", func(i int) string { return fmt.Sprintf("om_%d", i) }, 20},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			const n = 20
-			var wg sync.WaitGroup
-			results := make([]bool, n)
-			errs := make([]error, n)
-			start := make(chan struct{})
-			for i := range n {
-				wg.Go(func() {
-					<-start
-					results[i], errs[i] = s.Record(ctx, tc.keys(i), "k", nil, t0)
-				})
-			}
-			close(start)
-			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
-				t.Fatal(err)
-			}
-			fresh := 0
-			for _, f := range results {
-				if f {
-					fresh++
-				}
-			}
+			fresh := countWins(t, 20, func(i int) (bool, error) {
+				return s.Record(ctx, tc.keys(i), "k", nil, t0)
+			})
 			if fresh != tc.wantFresh {
 				t.Errorf("%d fresh, want %d", fresh, tc.wantFresh)
 			}

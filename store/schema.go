@@ -29,10 +29,52 @@ CREATE TABLE health (
 	at INTEGER NOT NULL
 ) STRICT;
 `
+
+	// schemaV2 is the daily summary (subscriptions, one push claim per chat per
+	// local day, daily statistics) and the one-shot claims for reminders and
+	// confirm-card buttons. A push keeps what it sent, so the next summary can
+	// show the change and an unsubscribed chat keeps its history.
+	schemaV2 = `
+CREATE TABLE subscriptions (
+	chat_id    TEXT PRIMARY KEY,
+	at         TEXT NOT NULL, -- "HH:MM", local time in push.timezone
+	by_user    TEXT NOT NULL, -- who set the current time
+	created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE pushes (
+	chat_id     TEXT NOT NULL,
+	day         TEXT NOT NULL, -- "YYYY-MM-DD", local
+	claimed_at  INTEGER NOT NULL,
+	finished_at INTEGER,       -- NULL while the send is in flight
+	error       TEXT NOT NULL DEFAULT '',
+	stats_day   TEXT,          -- the statistics sent; NULL unless sent
+	total       INTEGER,
+	with_face   INTEGER,
+	no_face     INTEGER,
+	no_card     INTEGER,
+	PRIMARY KEY (chat_id, day)
+) STRICT;
+CREATE INDEX pushes_unfinished ON pushes (claimed_at) WHERE finished_at IS NULL;
+CREATE TABLE day_stats (
+	day       TEXT PRIMARY KEY,
+	total     INTEGER NOT NULL,
+	with_face INTEGER NOT NULL,
+	no_face   INTEGER NOT NULL,
+	no_card   INTEGER NOT NULL
+) STRICT;
+CREATE TABLE reminders (
+	user_id TEXT PRIMARY KEY,
+	at      INTEGER NOT NULL -- unix milliseconds of the last claimed reminder
+) STRICT;
+CREATE TABLE actions (
+	action_id TEXT PRIMARY KEY,
+	at        INTEGER NOT NULL
+) STRICT;
+`
 )
 
 // schemaSteps lists the scripts in order: script i moves version i to i+1.
-func schemaSteps() []string { return []string{schemaV1} }
+func schemaSteps() []string { return []string{schemaV1, schemaV2} }
 
 // migrate applies the scripts the database has not seen yet, all in one
 // transaction: a crash mid-way leaves the old version intact. The version is read

@@ -1,6 +1,6 @@
 // Package store is the bot's embedded SQLite database: the event inbox that makes a
 // webhook delivery run once across Feishu's retries and the bot's restarts, and the
-// state behind the daily summary and reminders.
+// state behind the daily summary, reminders and confirm cards.
 //
 // One Store is opened in main and passed down; it is safe for concurrent use.
 package store
@@ -91,9 +91,10 @@ func open(path string) (*Store, error) {
 	// the WAL file before the statement returns, but it does not fsync them (that
 	// happens at checkpoints). So a committed event survives the process dying in
 	// any way, SIGKILL and panics included, because the bytes are already in the
-	// kernel; only an OS crash or power loss can roll back the last commits, and
-	// even then the database stays consistent. Feishu re-delivers an event the bot
-	// lost that way, and FULL would cost an fsync on every webhook delivery.
+	// kernel. Only an OS crash or power loss can roll back the last commits (the
+	// database stays consistent); an event lost that way after its 200 is gone, as
+	// Feishu will not re-deliver it. FULL would close that gap at the price of an
+	// fsync on every webhook delivery; process death is the failure we design for.
 	//
 	// _txlock=immediate makes multi-statement transactions take the write lock at
 	// BEGIN, so two of them can never deadlock upgrading from a read lock.

@@ -388,4 +388,6 @@ func TestRecordSurvivesSIGKILL(t *testing.T) {
 }
 
 // laterTables are the tables created after schema version 1.
-func laterTables() []string { return nil }
+func laterTables() []string {
+	return []string{"subscriptions", "pushes", "day_stats", "reminders", "actions"}
+}

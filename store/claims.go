@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// reminderGap is the least time between two reminders to one person.
+const reminderGap = 24 * time.Hour
+
+// ClaimReminder claims the right to remind a person now. It returns false if the
+// person was reminded less than 24 h before now (or, after a clock step back,
+// "after" now). The check and the claim are one upsert, so concurrent runs cannot
+// both win. Call ReleaseReminder if the reminder then could not be sent.
+func (s *Store) ClaimReminder(ctx context.Context, userID string, now time.Time) (ok bool, err error) {
+	if userID == "" {
+		return false, errors.New("claim reminder: empty user id")
+	}
+	// On conflict the WHERE decides: with it false, nothing changes and no row
+	// counts as affected.
+	res, err := s.w.ExecContext(ctx, `
+INSERT INTO reminders (user_id, at) VALUES (?, ?)
+ON CONFLICT (user_id) DO UPDATE SET at = excluded.at
+WHERE reminders.at <= excluded.at - ?`,
+		userID, now.UnixMilli(), reminderGap.Milliseconds())
+	if err != nil {
+		return false, fmt.Errorf("claim reminder for %s: %w", userID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim reminder for %s: %w", userID, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseReminder gives back a claim whose reminder was not sent, so a later run may
+// remind the person. Forgetting the person entirely is right: a claim only
+// succeeds when the previous reminder is at least 24 h old.
+func (s *Store) ReleaseReminder(ctx context.Context, userID string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM reminders WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("release reminder for %s: %w", userID, err)
+	}
+	return nil
+}
+
+// ClaimAction claims a one-shot card action, such as a confirm card's Send button,
+// by an id the card carries. Only the first claim of an id returns true, so a
+// second click, a concurrent click or a re-delivered callback does nothing.
+// Claims are kept for good: an old card's button stays spent.
+func (s *Store) ClaimAction(ctx context.Context, actionID string, now time.Time) (ok bool, err error) {
+	if actionID == "" {
+		return false, errors.New("claim action: empty action id")
+	}
+	res, err := s.w.ExecContext(ctx,
+		`INSERT INTO actions (action_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+		actionID, now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("claim action %s: %w", actionID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim action %s: %w", actionID, err)
+	}
+	return n == 1, nil
+}
