@@ -29,6 +29,10 @@ type Spec struct {
 	English []string // phrases understood besides the slash form, lower case
 	Chinese []string // Chinese phrases understood
 	Role    Role     // the weakest role allowed to run it
+	// Arg is what the phrase form must be followed by. The slash form takes any
+	// arguments and leaves checking them to the command, because a slash is
+	// unmistakably meant for the bot while a phrase may be ordinary chat.
+	Arg ArgKind
 	// Usage is the slash form with its arguments, e.g. "/card <number>".
 	Usage string
 	// Help is a one-line description per language.
@@ -39,3 +43,23 @@ type Spec struct {
 
 // Slash is the command's slash form, e.g. "/noface".
 func (s Spec) Slash() string { return "/" + s.Name }
+
+// ArgKind is what a command's phrase form takes after the phrase. It keeps a sentence
+// that merely starts with a command word ("card reader is broken") from running it.
+type ArgKind int
+
+// The argument kinds.
+const (
+	// ArgNone: the phrase stands alone, or inside a question made only of filler
+	// words ("谁还没有人脸？", "which users have no face photo").
+	ArgNone ArgKind = iota
+	// ArgPerson: at least one @-mention and nothing else ("查询 @某人").
+	ArgPerson
+	// ArgNumber: exactly one decimal number ("卡号 123456").
+	ArgNumber
+	// ArgClock: nothing, or one HH:MM time of day ("订阅 09:30").
+	ArgClock
+	// ArgCommand: the words of another command ("提醒 没有人脸"); the command decides
+	// which ones it accepts.
+	ArgCommand
+)
