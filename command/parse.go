@@ -1,6 +1,8 @@
 package command
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -117,7 +119,7 @@ func stripMentions(text string, mentions []Mention, botOpenID string) (string, [
 		if keys == nil {
 			keys = mentionIDs(mentions, botOpenID)
 		}
-		if id := keys[key]; id != "" && !contains(users, id) {
+		if id := keys[key]; id != "" && !slices.Contains(users, id) {
 			users = append(users, id)
 		}
 	}
@@ -157,15 +159,6 @@ func mentionIDs(mentions []Mention, botOpenID string) map[string]string {
 		}
 	}
 	return ids
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fold maps full-width forms to ASCII ("／ｎｏｆａｃｅ", "０９：３０", the ideographic
@@ -343,19 +336,12 @@ func isNumber(s string) bool {
 // isClock is a time of day, H:MM or HH:MM.
 func isClock(s string) bool {
 	h, m, ok := strings.Cut(s, ":")
-	if !ok || len(h) < 1 || len(h) > 2 || len(m) != 2 || !isNumber(h) || !isNumber(m) {
+	if !ok || len(h) > 2 || len(m) != 2 || !isNumber(h) || !isNumber(m) {
 		return false
 	}
-	return atoi(h) < 24 && atoi(m) < 60
-}
-
-// atoi reads at most two checked digits, so it cannot overflow.
-func atoi(s string) int {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		n = n*10 + int(s[i]-'0')
-	}
-	return n
+	hour, _ := strconv.Atoi(h)
+	minute, _ := strconv.Atoi(m)
+	return hour < 24 && minute < 60
 }
 
 // suggestSlash is the slash form an unknown slash name is a typo of ("/nofce"), or
