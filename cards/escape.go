@@ -80,11 +80,14 @@ func EscapeMarkdown(s string) string {
 // cannot push a card past Feishu's 30 KB.
 const maxEcho = 200
 
-// echo is user-supplied text as a card may repeat it: clipped, then escaped.
-func echo(s string) string {
-	if utf8.RuneCountInString(s) > maxEcho {
-		runes := []rune(s)
-		s = string(runes[:maxEcho]) + "…"
+// echo is user-supplied text as a card's markdown may repeat it: clipped, then
+// escaped.
+func echo(s string) string { return EscapeMarkdown(clip(s, maxEcho)) }
+
+// clip cuts s to at most n characters, marking a cut with "…".
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
 	}
-	return EscapeMarkdown(s)
+	return string([]rune(s)[:n]) + "…"
 }

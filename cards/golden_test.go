@@ -91,7 +91,7 @@ func goldenCases() []goldenCase {
 	few := nf[:3]
 	stats := acs.Stats{Total: 1234, WithFace: 1100, NoFace: 134, NoCard: 57}
 	specs := testSpecs()
-	return []goldenCase{
+	return append([]goldenCase{
 		{"list_noface_first", func(l command.Lang) Card { return List(view(l, false), NoFace, nf, 1) }},
 		{"list_noface_middle", func(l command.Lang) Card { return List(view(l, false), NoFace, nf, 2) }},
 		{"list_nocard_last_full", func(l command.Lang) Card { return List(view(l, true), NoCard, nc, 2) }},
@@ -131,7 +131,7 @@ func goldenCases() []goldenCase {
 		{"usage_missing", func(l command.Lang) Card { return Usage(l, specs[3], "") }},
 		{"error_code", func(l command.Lang) Card { return Error(l, 1490018, "page token is invalid") }},
 		{"error_no_code", func(l command.Lang) Card { return Error(l, 0, "timeout or network error") }},
-	}
+	}, pushCases()...)
 }
 
 var langs = []command.Lang{command.ZH, command.EN}

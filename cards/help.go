@@ -42,15 +42,22 @@ func Help(lang command.Lang, specs []command.Spec, suggest string) Card {
 		summary = t.didYouMean(cmd)
 		elems = append(elems, md("**"+t.didYouMean(EscapeMarkdown(cmd))+"**"), Hr{Tag: "hr"})
 	}
-	if len(specs) > 0 {
-		blocks := make([]string, len(specs))
-		for i, s := range specs {
-			blocks[i] = commandBlock(lang, s)
-		}
-		elems = append(elems, md(strings.Join(blocks, "\n\n")))
-	}
+	elems = append(elems, commandList(lang, specs)...)
 	elems = append(elems, note(t.footer))
 	return newCard(t.title, "blue", summary, elems...)
+}
+
+// commandList is every command of specs, in one markdown component however
+// many there are, to stay far from the 200-component limit.
+func commandList(lang command.Lang, specs []command.Spec) []Element {
+	if len(specs) == 0 {
+		return nil
+	}
+	blocks := make([]string, len(specs))
+	for i, s := range specs {
+		blocks[i] = commandBlock(lang, s)
+	}
+	return []Element{md(strings.Join(blocks, "\n\n"))}
 }
 
 // commandBlock is one command on the help card: usage in bold, what it does,
@@ -81,6 +88,33 @@ func localized(lang command.Lang, texts map[command.Lang]string) string {
 		return s
 	}
 	return texts[pick(lang, command.EN, command.ZH)]
+}
+
+type welcomeText struct{ title, intro, group, direct string }
+
+// Welcome greets a person who opens a chat with the bot, or a group that adds
+// it: what the bot is for, the commands they may run (specs, already filtered
+// for their role), and a line on how to talk to it in this kind of chat.
+func Welcome(lang command.Lang, specs []command.Spec, group bool) Card {
+	t := pick(lang, welcomeText{
+		title:  "你好，我是门禁机器人 👋",
+		intro:  "我可以告诉你门禁系统里谁还没有录入人脸、谁没有门禁卡，并每天把概况发到订阅的群里。",
+		group:  "在本群里请先 @我 再输入命令。管理员可以发送 /subscribe 让本群每天收到门禁日报。",
+		direct: "在这里直接给我发消息即可，不用 @我。",
+	}, welcomeText{
+		title:  "Hi, I'm the access control bot 👋",
+		intro:  "I can tell you who has no face photo or no access card in access control, and post a daily summary to subscribed chats.",
+		group:  "In this group, @mention me first. Admins can send /subscribe to get the daily summary here.",
+		direct: "Just message me here; no @mention needed.",
+	})
+	elems := []Element{md(t.intro)}
+	elems = append(elems, commandList(lang, specs)...)
+	line := t.direct
+	if group {
+		line = t.group
+	}
+	elems = append(elems, note(line))
+	return newCard(t.title, "turquoise", t.title, elems...)
 }
 
 type refusedText struct{ title, text string }

@@ -61,17 +61,25 @@ func Refreshed(v View, s acs.Stats, took time.Duration) Card {
 
 // statsGrid shows the four totals as tiles, two a row on a narrow screen.
 func statsGrid(t statsText, s acs.Stats) ColumnSet {
-	tiles := []struct{ value, label string }{
-		{count(s.Total), t.total},
-		{fmt.Sprintf("%s (%s)", count(s.WithFace), percent(s.WithFace, s.Total)), t.withFace},
-		{count(s.NoFace), t.noFace},
-		{count(s.NoCard), t.noCard},
-	}
-	cols := make([]Column, len(tiles))
-	for i, tile := range tiles {
+	return tiles("bisect",
+		tile{count(s.Total), t.total},
+		tile{fmt.Sprintf("%s (%s)", count(s.WithFace), percent(s.WithFace, s.Total)), t.withFace},
+		tile{count(s.NoFace), t.noFace},
+		tile{count(s.NoCard), t.noCard},
+	)
+}
+
+// tile is one big number with its label.
+type tile struct{ value, label string }
+
+// tiles lays numbers out side by side, equally wide; flexMode says how they wrap
+// on a narrow screen ("" lets them shrink).
+func tiles(flexMode string, ts ...tile) ColumnSet {
+	cols := make([]Column, len(ts))
+	for i, t := range ts {
 		cols[i] = Column{Tag: "column", Width: "weighted", Weight: 1, Elements: []Element{
-			Markdown{Tag: "markdown", Content: "**" + tile.value + "**\n" + tile.label, TextAlign: "center"},
+			Markdown{Tag: "markdown", Content: "**" + t.value + "**\n" + t.label, TextAlign: "center"},
 		}}
 	}
-	return ColumnSet{Tag: "column_set", FlexMode: "bisect", Columns: cols}
+	return ColumnSet{Tag: "column_set", FlexMode: flexMode, Columns: cols}
 }
