@@ -133,7 +133,6 @@ type TableColumn struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name,omitempty"`
 	DataType    string `json:"data_type"` // text, persons, options, number...
-	Width       string `json:"width,omitempty"`
 }
 
 // OptionTag is one coloured tag in an "options" table cell.
@@ -147,8 +146,6 @@ type Button struct {
 	Tag       string     `json:"tag"` // "button"
 	Text      Text       `json:"text"`
 	Type      string     `json:"type,omitempty"` // default, primary, danger...
-	Size      string     `json:"size,omitempty"`
-	Confirm   *Confirm   `json:"confirm,omitempty"`
 	Behaviors []Behavior `json:"behaviors,omitempty"`
 }
 
@@ -156,12 +153,6 @@ type Button struct {
 type Behavior struct {
 	Type  string `json:"type"`
 	Value any    `json:"value,omitempty"`
-}
-
-// Confirm is the dialog a button asks before it acts.
-type Confirm struct {
-	Title Text `json:"title"`
-	Text  Text `json:"text"`
 }
 
 // ColumnSet lays columns out side by side.
