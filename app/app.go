@@ -1,0 +1,131 @@
+// Package app wires the bot together from its config: the store, the Feishu client,
+// the directory and the HTTP server. main, the integration tests and the demo all
+// build the bot through it, so they run the same thing.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"acsbot/acs"
+	"acsbot/command"
+	"acsbot/config"
+	"acsbot/feishu"
+	"acsbot/handlers"
+	"acsbot/metrics"
+	"acsbot/store"
+)
+
+// Options are the knobs a caller may set besides the config.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// App is a built bot, ready to serve.
+type App struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	store   *store.Store
+	server  *handlers.Server
+	metrics *metrics.Metrics
+	http    *http.Server
+}
+
+// callTimeout bounds one Feishu API call.
+const callTimeout = 10 * time.Second
+
+// New builds the bot: it opens the store and asks Feishu who the bot is. It fails with
+// a clear error when either is impossible.
+func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := store.Open(cfg.Store.Path)
+	if err != nil {
+		return nil, err
+	}
+	m := metrics.New()
+	fc := feishu.NewClient(feishu.ClientConfig{
+		AppID:     cfg.Feishu.AppID,
+		AppSecret: cfg.Feishu.AppSecret.Value(),
+		BaseURL:   cfg.Feishu.BaseURL,
+		Timeout:   callTimeout,
+		Logger:    log,
+		Metrics:   m,
+	})
+	botCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	botID, err := fc.BotOpenID(botCtx)
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("ask Feishu for the bot's identity (check feishu.app_id, app_secret and base_url): %w", err)
+	}
+	dir := acs.NewDirectory(fc, acs.Options{
+		UserIDType:  cfg.ACS.UserIDType,
+		TTL:         time.Duration(cfg.ACS.CacheTTL),
+		PageTimeout: callTimeout,
+		MaxRestarts: 3,
+		Retry:       feishu.RetryPolicy{Attempts: 5, BaseDelay: 200 * time.Millisecond, MaxDelay: 10 * time.Second},
+		Metrics:     m,
+		Logger:      log,
+		Now:         o.Now,
+	})
+	srv := handlers.New(handlers.Deps{
+		Config:    cfg,
+		Feishu:    fc,
+		Directory: dir,
+		Store:     st,
+		Commands:  command.Default(),
+		Metrics:   m,
+		Logger:    log,
+		BotOpenID: botID,
+		Now:       o.Now,
+	})
+	return &App{cfg: cfg, log: log, store: st, server: srv, metrics: m}, nil
+}
+
+// Handler is the bot's HTTP handler (webhook, card callback, /healthz, /metrics).
+func (a *App) Handler() http.Handler { return a.server.Handler() }
+
+// Metrics are the app's collectors.
+func (a *App) Metrics() *metrics.Metrics { return a.metrics }
+
+// Start starts the workers; call it before serving.
+func (a *App) Start() { a.server.Start() }
+
+// Serve starts the workers and serves on ln until Shutdown.
+func (a *App) Serve(ln net.Listener) error {
+	a.Start()
+	a.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
+	a.log.Info("acsbot listening", "addr", ln.Addr().String())
+	if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops taking requests, finishes the work in hand until ctx ends, and
+// closes the store. Work not finished stays recorded and resumes at the next start.
+func (a *App) Shutdown(ctx context.Context) error {
+	var errs []error
+	if a.http != nil {
+		if err := a.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop http: %w", err))
+		}
+	}
+	if err := a.server.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close store: %w", err))
+	}
+	return errors.Join(errs...)
+}

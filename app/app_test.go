@@ -1,0 +1,476 @@
+package app_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"acsbot/acs"
+	"acsbot/feishufake"
+)
+
+func TestURLVerification(t *testing.T) {
+	for _, plain := range []bool{true, false} {
+		name := map[bool]string{true: "plain", false: "encrypted"}[plain]
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{plain: plain})
+			status, body := h.deliver(h.fake.URLVerification("chal-123"))
+			if status != 200 {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			var got struct{ Challenge string }
+			if err := json.Unmarshal(body, &got); err != nil || got.Challenge != "chal-123" {
+				t.Fatalf("answer %s, want the challenge back", body)
+			}
+			bad := h.fake.URLVerification("chal-456")
+			bad["token"] = "wrong"
+			if status, _ := h.deliver(bad); status < 400 || status >= 500 {
+				t.Fatalf("wrong token: status %d, want 4xx", status)
+			}
+		})
+	}
+}
+
+// Each command in its slash, English and Chinese form, in a direct chat and in a group.
+func TestCommands(t *testing.T) {
+	users := []acs.User{
+		{ID: "ou_face_and_card0000000000000000001", Card: 123456, FaceUploaded: true},
+		{ID: "ou_noface000000000000000000000000002", Card: 654321},
+		{ID: "ou_nocard000000000000000000000000003", FaceUploaded: true},
+		{ID: "ou_nothing00000000000000000000000004"},
+	}
+	h := newHarness(t, harnessOpts{users: users})
+	cases := []struct {
+		text      string
+		want      []string // each must appear in the reply card
+		wantNot   []string // none may appear
+		adminOnly bool
+	}{
+		{text: "/help", want: []string{"/noface", "/stats"}},
+		{text: "help", want: []string{"/noface"}},
+		{text: "帮助", want: []string{"/noface"}},
+		{text: "/noface", want: []string{users[1].ID, users[3].ID}, wantNot: []string{users[0].ID, users[2].ID}},
+		{text: "who has no face photo?", want: []string{users[1].ID, users[3].ID}, wantNot: []string{users[0].ID}},
+		{text: "谁没有人脸？", want: []string{users[1].ID, users[3].ID}, wantNot: []string{users[2].ID}},
+		{text: "/nocard", want: []string{users[2].ID, users[3].ID}, wantNot: []string{users[0].ID, users[1].ID}},
+		{text: "who has no card", want: []string{users[2].ID}, wantNot: []string{users[1].ID}},
+		{text: "谁没有门禁卡", want: []string{users[2].ID, users[3].ID}, wantNot: []string{users[0].ID}},
+		{text: "/stats", want: []string{"4", "50"}},
+		{text: "stats", want: []string{"4"}},
+		{text: "统计", want: []string{"4"}},
+		{text: "/user " + users[1].ID, want: []string{users[1].ID}},
+		{text: "/card 654321", want: []string{users[1].ID}, adminOnly: true},
+		{text: "卡号 654321", want: []string{users[1].ID}, adminOnly: true},
+		{text: "/refresh", want: []string{"4"}, adminOnly: true},
+		{text: "刷新", want: []string{"4"}, adminOnly: true},
+	}
+	for _, c := range cases {
+		for _, where := range []struct{ chatType, chat, sender string }{
+			{"p2p", "oc_p2p_admin0000000000000000000001", adminID},
+			{"group", readerChat, readerID},
+		} {
+			t.Run(where.chatType+"/"+c.text, func(t *testing.T) {
+				ev := h.say(where.chatType, where.chat, where.sender, c.text)
+				reply := h.replyTo(messageID(t, ev))
+				got := texts(t, reply.Content)
+				if c.adminOnly && where.sender != adminID {
+					if strings.Contains(got, users[1].ID) {
+						t.Fatalf("a reader ran admin command %q: %s", c.text, got)
+					}
+					return
+				}
+				for _, w := range c.want {
+					if !strings.Contains(got, w) {
+						t.Errorf("reply to %q lacks %q:\n%s", c.text, w, got)
+					}
+				}
+				for _, w := range c.wantNot {
+					if strings.Contains(got, w) {
+						t.Errorf("reply to %q contains %q:\n%s", c.text, w, got)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestAccess(t *testing.T) {
+	users := []acs.User{{ID: "ou_noface000000000000000000000000002", Card: 654321}}
+	h := newHarness(t, harnessOpts{users: users})
+	calls := h.fake.ACSListCalls()
+
+	t.Run("outsider in a direct chat is refused and nothing is read", func(t *testing.T) {
+		ev := h.say("p2p", "oc_p2p_outsider00000000000000000001", outsiderID, "/noface")
+		got := texts(t, h.replyTo(messageID(t, ev)).Content)
+		if strings.Contains(got, users[0].ID) {
+			t.Fatalf("outsider saw the directory: %s", got)
+		}
+		if n := h.fake.ACSListCalls(); n != calls {
+			t.Fatalf("refusal read the directory: %d list calls", n-calls)
+		}
+	})
+	t.Run("member of an unlisted group is refused", func(t *testing.T) {
+		ev := h.say("group", otherChat, readerID, "/stats")
+		got := texts(t, h.replyTo(messageID(t, ev)).Content)
+		if n := h.fake.ACSListCalls(); n != calls {
+			t.Fatalf("refusal read the directory (%d calls): %s", n-calls, got)
+		}
+	})
+	t.Run("card numbers are masked outside an admin's direct chat", func(t *testing.T) {
+		ev := h.say("group", readerChat, adminID, "/user "+users[0].ID)
+		got := texts(t, h.replyTo(messageID(t, ev)).Content)
+		if strings.Contains(got, "654321") || !strings.Contains(strings.ReplaceAll(got, `\*`, "*"), "****21") {
+			t.Fatalf("group reply shows the card number unmasked: %s", got)
+		}
+		ev = h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/user "+users[0].ID)
+		got = texts(t, h.replyTo(messageID(t, ev)).Content)
+		if !strings.Contains(got, "654321") {
+			t.Fatalf("admin's direct chat should show the full card number: %s", got)
+		}
+	})
+	t.Run("a group message that does not mention the bot is ignored", func(t *testing.T) {
+		ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/stats"})
+		if status, _ := h.deliver(ev); status != 200 {
+			t.Fatalf("status %d", status)
+		}
+		ctrl := h.say("group", readerChat, readerID, "/help")
+		h.replyTo(messageID(t, ctrl))
+		if n := h.repliesTo(messageID(t, ev)); n != 0 {
+			t.Fatalf("answered a message for someone else")
+		}
+	})
+}
+
+// Feishu delivers an event again after 15 s, 5 min, 1 h, 6 h, and sometimes twice at
+// once; the bot answers once, even across a restart.
+func TestDuplicateDeliveries(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: "oc_p2p_admin0000000000000000000001", ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if status, body := h.deliver(ev); status != 200 {
+				t.Errorf("concurrent delivery: %d %s", status, body)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < 2; i++ {
+		if status, _ := h.deliver(ev); status != 200 {
+			t.Fatalf("re-delivery: status %d", status)
+		}
+	}
+	id := messageID(t, ev)
+	h.replyTo(id)
+	h.restart()
+	if status, _ := h.deliver(ev); status != 200 {
+		t.Fatalf("re-delivery after restart: status %d", status)
+	}
+	// A later command proves the restarted bot is working before we count.
+	ctrl := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/help")
+	h.replyTo(messageID(t, ctrl))
+	if n := h.repliesTo(id); n != 1 {
+		t.Fatalf("%d replies to one message delivered 5 times, want 1", n)
+	}
+}
+
+func TestRefusedRequests(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	stats := func() feishufake.Envelope {
+		return h.fake.MessageEvent(feishufake.UserMessage{ChatID: "oc_p2p_admin0000000000000000000001", ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
+	}
+	wrongToken := stats()
+	wrongToken.Header.Token = "not-the-token"
+	cases := []struct {
+		name    string
+		payload any
+		opts    []feishufake.RequestOption
+		status  int
+	}{
+		{"forged signature", stats(), []feishufake.RequestOption{feishufake.BadSignature()}, 401},
+		{"wrong verification token", wrongToken, nil, 403},
+		{"replayed: signed 13 hours ago", stats(), []feishufake.RequestOption{feishufake.AtTime(time.Now().Add(-13 * time.Hour))}, 401},
+		{"signed 10 minutes in the future", stats(), []feishufake.RequestOption{feishufake.AtTime(time.Now().Add(10 * time.Minute))}, 401},
+		{"unencrypted, unsigned event", stats(), []feishufake.RequestOption{feishufake.Plain()}, 401},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := h.deliver(c.payload, c.opts...)
+			if status != c.status {
+				t.Fatalf("status %d (%s), want %d", status, body, c.status)
+			}
+			if ev, ok := c.payload.(feishufake.Envelope); ok && h.repliesTo(messageID(t, ev)) != 0 {
+				t.Fatalf("refused event was answered")
+			}
+		})
+	}
+	raw := []struct {
+		name   string
+		body   []byte
+		status int
+	}{
+		{"garbage", []byte("not json at all"), 400},
+		{"empty", nil, 400},
+		{"oversized", bytes.Repeat([]byte("a"), 1<<20+10), 413},
+	}
+	for _, c := range raw {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := http.Post(h.srv.URL+"/webhook/event", "application/json", bytes.NewReader(c.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != c.status && !(c.status == 400 && resp.StatusCode == 401) {
+				t.Fatalf("status %d, want %d", resp.StatusCode, c.status)
+			}
+		})
+	}
+	// Nothing above did any work.
+	if n := len(h.fake.Messages()); n != 0 {
+		t.Fatalf("%d messages sent for refused requests", n)
+	}
+}
+
+// Thirty people asking at once on a cold cache share one scan.
+func TestConcurrentColdQueriesShareOneScan(t *testing.T) {
+	const n = 1234
+	h := newHarness(t, harnessOpts{users: feishufake.GenerateUsers(n, 7)})
+	h.fake.SetPageLatency(20 * time.Millisecond)
+	var evs []feishufake.Envelope
+	for i := 0; i < 30; i++ {
+		evs = append(evs, h.fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/noface", MentionBot: true}))
+	}
+	var wg sync.WaitGroup
+	for _, ev := range evs {
+		wg.Add(1)
+		go func(ev feishufake.Envelope) {
+			defer wg.Done()
+			if status, _ := h.deliver(ev); status != 200 {
+				t.Errorf("status %d", status)
+			}
+		}(ev)
+	}
+	wg.Wait()
+	for _, ev := range evs {
+		h.replyTo(messageID(t, ev))
+	}
+	if got, want := h.fake.ACSListCalls(), (n+49)/50; got != want {
+		t.Fatalf("%d ACS list calls for 30 concurrent cold queries, want %d", got, want)
+	}
+}
+
+func TestACSFaultsStillAnswerCorrectly(t *testing.T) {
+	users := feishufake.GenerateUsers(260, 3)
+	var noFace []string
+	for _, u := range users {
+		if !u.FaceUploaded {
+			noFace = append(noFace, u.ID)
+		}
+	}
+	cases := []struct {
+		name  string
+		fault feishufake.Fault
+	}{
+		{"invalid page token at page 3", feishufake.Fault{Kind: feishufake.FaultInvalidPageToken, Page: 3, Times: 1}},
+		{"rate limited at page 2", feishufake.Fault{Kind: feishufake.FaultRateLimit, Page: 2, Times: 1, ResetSeconds: 1}},
+		{"server error at page 4", feishufake.Fault{Kind: feishufake.FaultServerError, Page: 4, Times: 2}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, harnessOpts{users: users})
+			h.fake.InjectACSFault(c.fault)
+			ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+			got := texts(t, h.replyTo(messageID(t, ev)).Content)
+			if !strings.Contains(got, "260") {
+				t.Fatalf("stats after %s lack the total 260:\n%s", c.name, got)
+			}
+		})
+	}
+}
+
+func TestErrorCardWhenACSKeepsFailing(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultPermission})
+	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
+	got := texts(t, h.replyTo(messageID(t, ev)).Content)
+	if !strings.Contains(got, "99991672") {
+		t.Fatalf("error card does not carry Feishu's code:\n%s", got)
+	}
+	// The bot is still fine: once ACS recovers the next question is answered.
+	h.fake.ClearFaults()
+	ev = h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	if got := texts(t, h.replyTo(messageID(t, ev)).Content); !strings.Contains(got, "120") {
+		t.Fatalf("stats after recovery lack the total:\n%s", got)
+	}
+}
+
+// The Next button on a no-face list is answered from the cache with page 2, which
+// holds the next 50 people without a face photo and nobody else.
+func TestPagingCallback(t *testing.T) {
+	users := feishufake.GenerateUsers(1500, 11)
+	h := newHarness(t, harnessOpts{users: users})
+	face := map[string]bool{}
+	var noFace []string
+	for _, u := range users {
+		face[u.ID] = u.FaceUploaded
+		if !u.FaceUploaded {
+			noFace = append(noFace, u.ID)
+		}
+	}
+	if len(noFace) <= 50 {
+		t.Fatalf("test needs more than one page of people without a face photo, got %d", len(noFace))
+	}
+	ev := h.say("group", readerChat, readerID, "/noface")
+	reply := h.replyTo(messageID(t, ev))
+	value := findButtonValue(t, reply.Content, 2)
+	calls := h.fake.ACSListCalls()
+
+	action := h.fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: readerID, MessageID: reply.ID, ChatID: readerChat, Value: value})
+	status, body := h.deliver(action)
+	if status != 200 {
+		t.Fatalf("callback status %d: %s", status, body)
+	}
+	var resp struct {
+		Card struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		} `json:"card"`
+	}
+	if err := json.Unmarshal(body, &resp); err != nil || resp.Card.Type != "raw" {
+		t.Fatalf("callback answer is not a raw card: %s", body)
+	}
+	page2 := texts(t, string(resp.Card.Data))
+	listed := 0
+	for id, hasFace := range face {
+		if strings.Contains(page2, id) {
+			listed++
+			if hasFace {
+				t.Errorf("no-face page 2 lists %s, who has a face photo", id)
+			}
+		}
+	}
+	if listed != 50 {
+		t.Errorf("page 2 lists %d people, want 50", listed)
+	}
+	if h.fake.ACSListCalls() != calls {
+		t.Errorf("the callback scanned the directory")
+	}
+	outsider := h.fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: outsiderID, MessageID: reply.ID, ChatID: otherChat, Value: value})
+	_, body = h.deliver(outsider)
+	if strings.Contains(string(body), noFace[0]) || !strings.Contains(string(body), "toast") {
+		t.Fatalf("an outsider's click got the list: %s", body)
+	}
+}
+
+// findButtonValue returns the callback value of the button that leads to page.
+func findButtonValue(t *testing.T, cardJSON string, page int) map[string]any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(cardJSON), &v); err != nil {
+		t.Fatal(err)
+	}
+	var found map[string]any
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["type"] == "callback" {
+				if val, ok := x["value"].(map[string]any); ok {
+					if p, ok := val["p"].(float64); ok && int(p) == page {
+						found = val
+					}
+				}
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	if found == nil {
+		t.Fatalf("no button to page %d in %s", page, cardJSON)
+	}
+	return found
+}
+
+func TestHealthzAndMetrics(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	resp, err := http.Get(h.srv.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var health map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&health)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || health["status"] != "ok" {
+		t.Fatalf("healthz %d %v", resp.StatusCode, health)
+	}
+	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	h.replyTo(messageID(t, ev))
+	h.deliver(ev) // a duplicate, counted as such
+	resp, err = http.Get(h.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		`acsbot_events_received_total{type="im.message.receive_v1"} 2`,
+		`acsbot_events_deduped_total 1`,
+		`acsbot_commands_total{command="stats",outcome="ok"} 1`,
+		`acsbot_acs_calls_total{result="ok"} 3`,
+		`acsbot_scan_duration_seconds_count 1`,
+		`acsbot_reply_latency_seconds_count 1`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	for _, secret := range []string{h.cfg.Feishu.AppSecret.Value(), verifyTok, encryptKey} {
+		for _, body := range []string{b.String(), stringify(health)} {
+			if strings.Contains(body, secret) {
+				t.Fatalf("a secret leaked into healthz or metrics")
+			}
+		}
+	}
+}
+
+func stringify(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// An ACS update event changes the cached snapshot in place: no new scan.
+func TestUserUpdatedEventAppliesInPlace(t *testing.T) {
+	users := []acs.User{{ID: "ou_noface000000000000000000000000002", Card: 654321}}
+	h := newHarness(t, harnessOpts{users: users})
+	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
+	if got := texts(t, h.replyTo(messageID(t, ev)).Content); !strings.Contains(got, users[0].ID) {
+		t.Fatalf("first list lacks the user: %s", got)
+	}
+	calls := h.fake.ACSListCalls()
+	updated := users[0]
+	updated.FaceUploaded = true
+	h.fake.SetUser(updated)
+	if status, body := h.deliver(h.fake.UserUpdatedEvent(updated)); status != 200 {
+		t.Fatalf("update event: %d %s", status, body)
+	}
+	ev = h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
+	if got := texts(t, h.replyTo(messageID(t, ev)).Content); strings.Contains(got, users[0].ID) {
+		t.Fatalf("user still listed after uploading a face photo: %s", got)
+	}
+	if h.fake.ACSListCalls() != calls {
+		t.Fatalf("the update caused a scan")
+	}
+}

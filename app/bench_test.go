@@ -1,0 +1,59 @@
+package app_test
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"acsbot/feishufake"
+)
+
+// BenchmarkWebhookAck measures how long Feishu waits for its 200 while the ACS API is
+// slow (200 ms a page): the webhook must not wait for the directory.
+func BenchmarkWebhookAck(b *testing.B) {
+	h := newHarness(b, harnessOpts{users: feishufake.GenerateUsers(2000, 5)})
+	defer h.stop()
+	h.fake.SetPageLatency(200 * time.Millisecond)
+	evs := make([]feishufake.Envelope, b.N)
+	for i := range evs {
+		evs[i] = h.fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/noface", MentionBot: true})
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		status, _ := h.deliver(evs[i])
+		lat = append(lat, time.Since(start))
+		if status != 200 {
+			b.Fatalf("status %d", status)
+		}
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
+
+// BenchmarkWarmNoFace measures a warm "/noface" end to end at 10,000 users: event in,
+// reply recorded by the fake Feishu.
+func BenchmarkWarmNoFace(b *testing.B) {
+	h := newHarness(b, harnessOpts{users: feishufake.GenerateUsers(10000, 5)})
+	defer h.stop()
+	warm := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	h.replyTo(messageID(b, warm))
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		ev := h.say("group", readerChat, readerID, "/noface")
+		h.replyTo(messageID(b, ev))
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
+
+func reportPercentiles(b *testing.B, lat []time.Duration) {
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	at := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}

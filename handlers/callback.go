@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/larksuite/oapi-sdk-go/v3/event/dispatcher/callback"
+
+	"acsbot/cards"
+	"acsbot/command"
+)
+
+// onCardAction answers a card button click. Feishu waits at most 3 s and never
+// retries, so it is served from the cached snapshot only, never from a scan.
+func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTriggerEvent) (*callback.CardActionTriggerResponse, error) {
+	verdictFrom(ctx).reached = true
+	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
+		return nil, refuse(ctx, "token")
+	}
+	if ev.Event == nil || ev.Event.Operator == nil || ev.Event.Action == nil {
+		return nil, refuse(ctx, "malformed")
+	}
+	s.metrics.EventsReceived.WithLabelValues("card.action.trigger").Inc()
+	lang := command.Lang(s.cfg.Bot.Language)
+	pa, ok := cards.ParsePageAction(ev.Event.Action.Value)
+	if !ok {
+		s.metrics.Commands.WithLabelValues("card_action", "unknown").Inc()
+		return toast("warning", lang, "This button is no longer supported.", "这个按钮已不再可用。"), nil
+	}
+	chatID := ""
+	if ev.Event.Context != nil {
+		chatID = ev.Event.Context.OpenChatID
+	}
+	role := s.roleOf(ev.Event.Operator.OpenID, chatID)
+	if role < command.Reader {
+		s.metrics.Commands.WithLabelValues("page", "refused").Inc()
+		return toast("error", lang, "Only access-control admins and members of the admin chats can see this list.", "只有门禁管理员和授权群的成员可以查看这个列表。"), nil
+	}
+	snap := s.dir.Cached()
+	if snap == nil {
+		// After a restart nothing is cached yet: start a scan and ask for a retry
+		// rather than make Feishu wait past its 3 s.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+			defer cancel()
+			_, _ = s.dir.Get(ctx)
+		}()
+		s.metrics.Commands.WithLabelValues("page", "loading").Inc()
+		return toast("info", lang, "Loading the directory, try again in a few seconds.", "正在加载门禁名单，请几秒后再试。"), nil
+	}
+	_, p2p := s.p2pChats.Get(chatID)
+	v := s.view(lang, snap, role == command.Admin && p2p)
+	users := snap.NoFace()
+	if pa.Kind == cards.NoCard {
+		users = snap.NoCard()
+	}
+	s.metrics.Commands.WithLabelValues("page", "ok").Inc()
+	return &callback.CardActionTriggerResponse{Card: &callback.Card{Type: "raw", Data: cards.List(v, pa.Kind, users, pa.Page)}}, nil
+}
+
+func toast(kind string, lang command.Lang, en, zh string) *callback.CardActionTriggerResponse {
+	content := zh
+	if lang == command.EN {
+		content = en
+	}
+	return &callback.CardActionTriggerResponse{Toast: &callback.Toast{
+		Type: kind, Content: content, I18nContent: map[string]string{"zh_cn": zh, "en_us": en},
+	}}
+}

@@ -1,0 +1,146 @@
+package handlers
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+)
+
+// maxAttempts bounds how often one job is tried before it is given up as failed, so a
+// poisonous event cannot loop for ever across restarts.
+const maxAttempts = 5
+
+// accept records a job and queues it. The record comes first: once Feishu has its 200,
+// the job survives a crash and is resumed at the next start.
+func (s *Server) accept(ctx context.Context, j job) {
+	if j.ChatType == "p2p" {
+		s.p2pChats.SetDefault(j.ChatID, true)
+	}
+	payload, err := json.Marshal(j)
+	if err != nil { // a job is plain strings; this cannot fail, but never lose it silently
+		s.log.Error("encode job", "key", j.Key, "err", err)
+		return
+	}
+	if !s.firstSeen(ctx, j.Key, jobMessage, payload) {
+		return
+	}
+	s.enqueue(j)
+}
+
+// enqueue hands a job to the workers without blocking the webhook. A full queue leaves
+// the job pending in the store, where housekeeping finds it again.
+func (s *Server) enqueue(j job) bool {
+	s.mu.Lock()
+	if s.inflight[j.Key] {
+		s.mu.Unlock()
+		return false
+	}
+	s.inflight[j.Key] = true
+	s.mu.Unlock()
+	select {
+	case s.queue <- j:
+		return true
+	default:
+		s.release(j.Key)
+		return false
+	}
+}
+
+func (s *Server) release(key string) {
+	s.mu.Lock()
+	delete(s.inflight, key)
+	s.mu.Unlock()
+}
+
+func (s *Server) work() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case j := <-s.queue:
+			s.process(j)
+			s.release(j.Key)
+		}
+	}
+}
+
+// process answers one job and records the outcome. A job whose answer could not be
+// sent for a passing reason stays pending and is tried again by housekeeping.
+func (s *Server) process(j job) {
+	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+	defer cancel()
+	attempts, err := s.store.StartAttempt(ctx, j.Key)
+	if err != nil {
+		s.storeFailed("start attempt", err)
+	}
+	if attempts > maxAttempts {
+		s.log.Error("giving up on event", "key", j.Key, "attempts", attempts)
+		if err := s.store.MarkFailed(ctx, j.Key, "too many attempts", s.now()); err != nil {
+			s.storeFailed("mark event failed", err)
+		}
+		return
+	}
+	if err := s.answer(ctx, j); err != nil {
+		s.log.Warn("answer failed; will retry", "key", j.Key, "attempt", attempts, "err", err)
+		return
+	}
+	s.markDone(j.Key)
+	s.metrics.ReplyLatency.Observe(s.now().Sub(j.ReceivedAt).Seconds())
+}
+
+// jobTimeout bounds one answer: a cold scan of a large directory plus the reply.
+const jobTimeout = 2 * time.Minute
+
+// housekeepEvery is how often pending jobs are re-queued and old records pruned.
+const housekeepEvery = 30 * time.Second
+
+func (s *Server) housekeep() {
+	defer s.wg.Done()
+	t := time.NewTicker(housekeepEvery)
+	defer t.Stop()
+	for {
+		s.resumePending()
+		s.prune()
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// resumePending queues every recorded job not done yet: those left by a crash, a
+// full queue, or an answer that failed for a passing reason.
+func (s *Server) resumePending() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pending, err := s.store.Pending(ctx)
+	if err != nil {
+		s.storeFailed("list pending events", err)
+		return
+	}
+	for _, e := range pending {
+		if e.Kind != jobMessage {
+			continue
+		}
+		var j job
+		if err := json.Unmarshal(e.Payload, &j); err != nil {
+			s.log.Error("drop unreadable pending event", "key", e.Key, "err", err)
+			_ = s.store.MarkFailed(ctx, e.Key, "unreadable payload", s.now())
+			continue
+		}
+		s.seen.SetDefault(j.Key, true)
+		if !s.enqueue(j) && len(s.queue) == cap(s.queue) {
+			return // queue full: the rest waits for the next round
+		}
+	}
+}
+
+func (s *Server) prune() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.store.Prune(ctx, s.now().Add(-dedupeRetention)); err != nil {
+		s.storeFailed("prune events", err)
+	}
+}

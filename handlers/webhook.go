@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
+	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
+)
+
+// maxBody is the largest webhook body accepted. Feishu events are a few KB.
+const maxBody = 1 << 20
+
+// The replay window for signed requests: Feishu's last retry comes about 7.1 h after
+// the first delivery, so 12 h outlasts it while staying inside the dedupe retention.
+const (
+	maxSignatureAge  = 12 * time.Hour
+	maxSignatureSkew = 5 * time.Minute
+)
+
+// verdict travels in the request context through the SDK dispatcher, so the route can
+// tell our handlers' refusals apart from the SDK's own failures without parsing its
+// error strings.
+type verdict struct {
+	reached bool   // one of our handlers ran
+	reason  string // why it refused the request; "" when it accepted it
+}
+
+type verdictKey struct{}
+
+func verdictFrom(ctx context.Context) *verdict {
+	if v, ok := ctx.Value(verdictKey{}).(*verdict); ok {
+		return v
+	}
+	return &verdict{}
+}
+
+var errRefused = errors.New("event refused")
+
+// refuse marks the request as refused for reason; the handler returns errRefused.
+func refuse(ctx context.Context, reason string) error {
+	v := verdictFrom(ctx)
+	v.reached = true
+	v.reason = reason
+	return errRefused
+}
+
+// webhook serves both the event and the card callback URL: the SDK dispatcher tells
+// them apart by the body. It checks what the SDK does not (size, replay window), hands
+// the body to the dispatcher, and turns any failure into a 4xx with a reason.
+func (s *Server) webhook(c *gin.Context) {
+	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
+	if err != nil {
+		s.reject(c, http.StatusBadRequest, "unreadable", "")
+		return
+	}
+	if len(body) > maxBody {
+		s.reject(c, http.StatusRequestEntityTooLarge, "too_large", "")
+		return
+	}
+	signed := false
+	if key := s.cfg.Feishu.EncryptKey.Value(); key != "" {
+		switch reason := s.checkSignature(c.Request.Header, body, key); reason {
+		case "":
+			signed = true
+		case "unsigned":
+			// Feishu does not sign url_verification; the dispatcher lets only that through.
+		default:
+			s.reject(c, http.StatusUnauthorized, reason, "")
+			return
+		}
+	}
+
+	v := &verdict{}
+	ctx := context.WithValue(c.Request.Context(), verdictKey{}, v)
+	resp := s.dispatcher.Handle(ctx, &larkevent.EventReq{Header: c.Request.Header, Body: body, RequestURI: c.Request.RequestURI})
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		for k, vs := range resp.Header {
+			for _, hv := range vs {
+				c.Writer.Header().Add(k, hv)
+			}
+		}
+		c.Status(http.StatusOK)
+		_, _ = c.Writer.Write(resp.Body)
+	case v.reason == "token":
+		s.reject(c, http.StatusForbidden, "token", "")
+	case v.reason != "":
+		s.reject(c, http.StatusBadRequest, v.reason, "")
+	case v.reached:
+		// Our handler failed for a reason of its own: a 500 makes Feishu retry later.
+		c.JSON(http.StatusInternalServerError, gin.H{"msg": "internal error"})
+	case s.cfg.Feishu.EncryptKey.Value() != "" && !signed:
+		// Unsigned and not a url_verification with the right token.
+		s.reject(c, http.StatusUnauthorized, "unsigned", "")
+	default:
+		s.reject(c, http.StatusBadRequest, "malformed", "")
+	}
+}
+
+// checkSignature verifies Feishu's signature headers with the SDK's algorithm and
+// refuses replays. It returns "" for a good signature, "unsigned" when there is none,
+// or the reason to refuse.
+func (s *Server) checkSignature(h http.Header, body []byte, key string) string {
+	ts, nonce, sig := h.Get(larkevent.EventRequestTimestamp), h.Get(larkevent.EventRequestNonce), h.Get(larkevent.EventSignature)
+	if ts == "" && sig == "" {
+		return "unsigned"
+	}
+	want := larkevent.Signature(ts, nonce, key, string(body))
+	if subtle.ConstantTimeCompare([]byte(want), []byte(sig)) != 1 {
+		return "signature"
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return "signature"
+	}
+	age := s.now().Sub(time.Unix(sec, 0))
+	if age > maxSignatureAge || age < -maxSignatureSkew {
+		return "replay"
+	}
+	return ""
+}
+
+// tokenOK compares an event's verification token with ours, which the SDK does only
+// for url_verification.
+func (s *Server) tokenOK(h *larkevent.EventHeader) bool {
+	if h == nil {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.cfg.Feishu.VerificationToken.Value())) == 1
+}
+
+// reject answers a refused webhook request and logs it once, without its body.
+func (s *Server) reject(c *gin.Context, status int, reason, detail string) {
+	s.metrics.EventsRejected.WithLabelValues(reason).Inc()
+	s.log.Warn("webhook request refused", "reason", reason, "status", status,
+		"path", c.Request.URL.Path, "remote", c.ClientIP(), "bytes", c.Request.ContentLength, "detail", detail)
+	c.JSON(status, gin.H{"msg": reason})
+}
+
+// sdkLogger keeps the SDK dispatcher quiet: it would log every failure a second time,
+// and before InitConfig it even logs whole request bodies.
+type sdkLogger struct{}
+
+func (sdkLogger) Debug(context.Context, ...interface{}) {}
+func (sdkLogger) Info(context.Context, ...interface{})  {}
+func (sdkLogger) Warn(context.Context, ...interface{})  {}
+func (sdkLogger) Error(context.Context, ...interface{}) {}
+
+var _ larkcore.Logger = sdkLogger{}
