@@ -474,3 +474,25 @@ func TestUserUpdatedEventAppliesInPlace(t *testing.T) {
 		t.Fatalf("the update caused a scan")
 	}
 }
+
+// A command whose reply cannot be sent (Feishu answering 5xx) stays recorded; after a
+// restart, once Feishu works again, it is answered: nothing acknowledged is lost.
+func TestPendingWorkResumesAfterRestart(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 500, Code: 1490001})
+	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	id := messageID(t, ev)
+	h.stop()
+	if n := h.repliesTo(id); n != 0 {
+		t.Fatalf("%d replies while Feishu was failing", n)
+	}
+	h.fake.ClearFaults()
+	h.start()
+	got := texts(t, h.replyTo(id).Content)
+	if !strings.Contains(got, "120") {
+		t.Fatalf("resumed reply lacks the total: %s", got)
+	}
+	if n := h.repliesTo(id); n != 1 {
+		t.Fatalf("%d replies, want 1", n)
+	}
+}
