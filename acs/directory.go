@@ -139,22 +139,23 @@ func (d *Directory) markStaleLocked() {
 
 // ApplyUpdate applies an acs.user.updated_v1 event: it publishes a copy of the
 // snapshot with the user's card and/or face flag changed (nil leaves a value as it
-// is) and reports true. For a user the snapshot does not know (or no snapshot yet) it
-// marks the directory stale, so the next Get fetches them, and reports false.
+// is) and reports true. For a user the snapshot does not know, or before the first
+// scan, it reports false and marks the directory stale, so the next Get fetches them.
 func (d *Directory) ApplyUpdate(id string, card *int, faceUploaded *bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.scanning.Load() > 0 {
+		// Replayed on the running scan's result, which then also settles whether an
+		// unknown user is known now.
 		d.pending = append(d.pending, update{id: id, card: card, face: faceUploaded})
 	}
 	s := d.last.Load()
 	if s == nil {
-		d.markStaleLocked()
-		return false
+		return false // the first Get scans anyway
 	}
 	i, ok := s.find(id)
 	if !ok {
-		d.markStaleLocked()
+		d.fresh.Delete(snapshotKey)
 		return false
 	}
 	ns := s.withUpdate(i, card, faceUploaded)
@@ -227,6 +228,11 @@ func (d *Directory) scanAndPublish(ctx context.Context) (*Snapshot, error) {
 	start := time.Now()
 	takenAt := d.o.Now()
 	users, err := d.scan(ctx)
+	var s *Snapshot
+	if err == nil {
+		s = newSnapshot(takenAt, users) // sorting 100k users: outside the lock
+		d.o.Metrics.ScanDuration.Observe(time.Since(start).Seconds())
+	}
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -236,9 +242,6 @@ func (d *Directory) scanAndPublish(ctx context.Context) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.o.Metrics.ScanDuration.Observe(time.Since(start).Seconds())
-
-	s := newSnapshot(takenAt, users)
 	for _, u := range pending {
 		i, ok := s.find(u.id)
 		if !ok {

@@ -127,6 +127,10 @@ func TestColdScanCostsOneCallPerPage(t *testing.T) {
 			if got := counter(t, e.metrics.ACSCalls, "ok"); got != float64(pages(n)) {
 				t.Errorf("acs_calls{ok} = %v, want %d", got, pages(n))
 			}
+			var h dto.Metric
+			if err := e.metrics.ScanDuration.Write(&h); err != nil || h.GetHistogram().GetSampleCount() != 1 {
+				t.Errorf("scan duration samples = %d (%v), want 1", h.GetHistogram().GetSampleCount(), err)
+			}
 			if s2, err := e.dir.Get(context.Background()); err != nil || s2 != s {
 				t.Errorf("second Get = %p, %v; want the cached %p", s2, err, s)
 			}

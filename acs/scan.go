@@ -14,7 +14,7 @@ import (
 const (
 	// pageSize is the ACS user list maximum.
 	pageSize = 50
-	// maxPages stops a scan of a server that never says has_more=false with fresh
+	// defaultMaxPages stops a scan of a server that never says has_more=false with fresh
 	// tokens: a million users is far beyond any company's access control.
 	defaultMaxPages = 20000
 )
