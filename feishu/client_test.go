@@ -3,6 +3,7 @@ package feishu_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -60,14 +61,14 @@ type env struct {
 	secret  string
 }
 
-// newEnv starts a fake platform and a Client for it. Each test gets its own app
+// newEnv starts a fake platform and a Client for it. Each one gets its own app
 // secret: the SDK's token cache is process-wide and keyed by app id and secret.
 func newEnv(t *testing.T) *env { return newAppEnv(t, "") }
 
 // newAppEnv is newEnv for one of several apps in a test.
 func newAppEnv(t *testing.T, app string) *env {
 	t.Helper()
-	secret := "sec-" + strings.ReplaceAll(t.Name(), "/", "-") + app
+	secret := "sec-" + strings.ReplaceAll(t.Name(), "/", "-") + app + "-" + rand.Text()
 	fake := feishufake.New(feishufake.Options{AppID: "cli_test", AppSecret: secret, VerificationToken: "vt"})
 	t.Cleanup(fake.Close)
 	m := metrics.New()
