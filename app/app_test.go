@@ -496,3 +496,31 @@ func TestPendingWorkResumesAfterRestart(t *testing.T) {
 		t.Fatalf("%d replies, want 1", n)
 	}
 }
+
+// "/user @someone" and "查询 @某人" look the mentioned person up, in a direct chat and
+// in a group where the bot is mentioned too.
+func TestUserByMention(t *testing.T) {
+	person := acs.User{ID: "ou_person00000000000000000000000009", Card: 777888, FaceUploaded: true}
+	h := newHarness(t, harnessOpts{users: []acs.User{person, {ID: "ou_other000000000000000000000000008"}}})
+	for _, c := range []struct{ chatType, chat, text string }{
+		{"p2p", "oc_p2p_admin0000000000000000000001", "/user @_user_5"},
+		{"p2p", "oc_p2p_admin0000000000000000000001", "查询 @_user_5"},
+		{"group", readerChat, "/user @_user_5"},
+		{"group", readerChat, "查询 @_user_5"},
+	} {
+		t.Run(c.chatType+"/"+c.text, func(t *testing.T) {
+			ev := h.fake.MessageEvent(feishufake.UserMessage{
+				ChatID: c.chat, ChatType: c.chatType, SenderOpenID: adminID, Text: c.text,
+				Mentions:   []feishufake.Mention{{Key: "@_user_5", OpenID: person.ID, Name: "Person"}},
+				MentionBot: c.chatType == "group",
+			})
+			if status, body := h.deliver(ev); status != 200 {
+				t.Fatalf("status %d: %s", status, body)
+			}
+			got := texts(t, h.replyTo(messageID(t, ev)).Content)
+			if !strings.Contains(got, person.ID) || strings.Contains(got, "ou_other000000000000000000000000008") {
+				t.Fatalf("reply does not describe the mentioned person:\n%s", got)
+			}
+		})
+	}
+}
