@@ -153,8 +153,8 @@ var fixtures = map[string]string{
 	"missing_admins":             `access.admins: at least one admin is required`,
 	"bad_admin_empty":            `access.admins[1]: must not be empty`,
 	"bad_admin_duplicate":        `access.admins[2]: "ou_admin1" is listed twice (first as access.admins[0])`,
-	"bad_admin_prefix":           `access.admins[1]: must start with "ou_" because acs.user_id_type is open_id, got "4d7a3c6g"`,
-	"bad_admin_union_prefix":     `access.admins[0]: must start with "on_" because acs.user_id_type is union_id, got "ou_admin1"`,
+	"bad_admin_prefix":           `access.admins[1]: must start with "ou_" as an open_id does, got "4d7a3c6g"`,
+	"bad_admin_union_prefix":     `access.admins[0]: must start with "ou_" as an open_id does, got "on_admin1"`,
 	"bad_chat_prefix":            `access.chats[1]: must start with "oc_" as a chat_id does, got "ou_admin1"`,
 	"bad_chat_duplicate":         `access.chats[1]: "oc_hr" is listed twice (first as access.chats[0])`,
 	"missing_store_path":         `store.path: required`,
@@ -537,7 +537,8 @@ func TestBaseURLPasswordNotEchoed(t *testing.T) {
 	}
 }
 
-func TestValidateIDsByType(t *testing.T) {
+// Admins are open ids whatever the directory's id type.
+func TestValidateAdminIDs(t *testing.T) {
 	tests := []struct {
 		idType string
 		admins []string
@@ -545,10 +546,11 @@ func TestValidateIDsByType(t *testing.T) {
 	}{
 		{"open_id", []string{"ou_1"}, true},
 		{"open_id", []string{"on_1"}, false},
-		{"union_id", []string{"on_1", "on_2"}, true},
-		{"union_id", []string{"ou_1"}, false},
-		{"user_id", []string{"4d7a3c6g", "ou_looks_odd_but_allowed"}, true},
-		{"user_id", []string{"a", "a"}, false},
+		{"union_id", []string{"ou_1", "ou_2"}, true},
+		{"union_id", []string{"on_1"}, false},
+		{"user_id", []string{"ou_1"}, true},
+		{"user_id", []string{"4d7a3c6g"}, false},
+		{"user_id", []string{"ou_a", "ou_a"}, false},
 		{"user_id", []string{""}, false},
 	}
 	for _, tt := range tests {
