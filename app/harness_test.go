@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"acsbot/app"
 	"acsbot/config"
 	"acsbot/feishufake"
+	"acsbot/store"
 )
 
 // The people and chats of the test tenant.
@@ -40,11 +43,61 @@ type harness struct {
 	app      *app.App
 	srv      *httptest.Server
 	storeDir string
+	clock    *testClock // nil: real time
 }
 
 type harnessOpts struct {
 	plain bool // no encrypt key: events come in plain text, unsigned
 	users []acs.User
+	// clock, when set, is both the bot's and the fake platform's clock, so signed
+	// events stay inside the replay window however far a test moves it.
+	clock *testClock
+}
+
+// testClock is a clock a test moves by hand.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newTestClock(t time.Time) *testClock { return &testClock{t: t} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// shanghai is push.timezone in every harness.
+var shanghai = mustLoad("Asia/Shanghai")
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// at is a moment of local time in push.timezone.
+func at(day string, hhmm string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", day+" "+hhmm, shanghai)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -56,7 +109,11 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	// The SDK's token cache is process-wide and keyed by app id and secret: a secret of
 	// its own keeps each test's fake apart.
 	secret := fmt.Sprintf("secret-%s-%d", t.Name(), secretSeq.Add(1))
-	fake := feishufake.New(feishufake.Options{AppID: "cli_test0001", AppSecret: secret, VerificationToken: verifyTok, EncryptKey: key})
+	fo := feishufake.Options{AppID: "cli_test0001", AppSecret: secret, VerificationToken: verifyTok, EncryptKey: key}
+	if o.clock != nil {
+		fo.Now = o.clock.Now
+	}
+	fake := feishufake.New(fo)
 	t.Cleanup(fake.Close)
 	users := o.users
 	if users == nil {
@@ -66,7 +123,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	fake.SetChat(readerChat, "Facility team")
 	fake.SetChat(otherChat, "Lunch")
 
-	h := &harness{t: t, fake: fake, storeDir: t.TempDir()}
+	h := &harness{t: t, fake: fake, storeDir: t.TempDir(), clock: o.clock}
 	yaml := fmt.Sprintf(`
 server: {addr: "127.0.0.1:0"}
 feishu: {app_id: cli_test0001, base_url: %q}
@@ -96,7 +153,11 @@ func (h *harness) start() {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, nil))
 	}
-	a, err := app.New(context.Background(), h.cfg, app.Options{Logger: log})
+	opts := app.Options{Logger: log}
+	if h.clock != nil {
+		opts.Now = h.clock.Now
+	}
+	a, err := app.New(context.Background(), h.cfg, opts)
 	if err != nil {
 		h.t.Fatalf("app.New: %v", err)
 	}
@@ -234,3 +295,40 @@ func texts(t testing.TB, cardJSON string) string {
 	walk(v)
 	return b.String()
 }
+
+// db opens the bot's store beside the running bot (SQLite in WAL mode takes both),
+// so a test can look at what the bot recorded.
+func (h *harness) db() *store.Store {
+	h.t.Helper()
+	st, err := store.Open(h.cfg.Store.Path)
+	if err != nil {
+		h.t.Fatalf("open store: %v", err)
+	}
+	h.t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// eventually waits up to 10 s for cond to hold.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// ask sends a command and returns the text of the bot's reply card, markdown
+// escapes removed.
+func (h *harness) ask(chatType, chatID, sender, text string) string {
+	h.t.Helper()
+	ev := h.say(chatType, chatID, sender, text)
+	return readable(texts(h.t, h.replyTo(messageID(h.t, ev)).Content))
+}
+
+var markdownEscape = regexp.MustCompile(`\\(.)`)
+
+// readable drops the backslashes that escape markdown, as a reader sees the text.
+func readable(s string) string { return markdownEscape.ReplaceAllString(s, "$1") }

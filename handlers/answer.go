@@ -29,10 +29,14 @@ func (s *Server) answer(ctx context.Context, j job) error {
 		DefaultLang: command.Lang(s.cfg.Bot.Language),
 	})
 	role := s.roleOf(j.Sender.OpenID, j.ChatID)
-	card, outcome := s.run(ctx, j, p, role)
 	name := p.Spec.Name
 	if !p.Known {
 		name = "unknown"
+	}
+	card, outcome, err := s.run(ctx, j, p, role)
+	if err != nil {
+		s.metrics.Commands.WithLabelValues(name, "retry").Inc()
+		return fmt.Errorf("run %s: %w", name, err)
 	}
 	body, err := card.JSON()
 	if err != nil {
@@ -74,18 +78,34 @@ func (s *Server) roleOf(openID, chatID string) command.Role {
 	}
 }
 
-// run executes a parsed command and returns its card and outcome label.
-func (s *Server) run(ctx context.Context, j job, p command.Parsed, role command.Role) (cards.Card, string) {
+// run executes a parsed command and returns its card and outcome label. An error
+// means the command could not run for a passing reason (the store failing): the
+// job is tried again rather than answered with a card.
+func (s *Server) run(ctx context.Context, j job, p command.Parsed, role command.Role) (cards.Card, string, error) {
 	lang := p.Lang
 	if !p.Known {
-		return cards.Help(lang, s.commands.For(role), p.Suggest), "unknown"
+		return cards.Help(lang, s.commands.For(role), p.Suggest), "unknown", nil
 	}
 	if p.Spec.Role > role {
-		return cards.Refused(lang), "refused"
+		return cards.Refused(lang), "refused", nil
 	}
-	if p.Spec.Name == "help" {
-		return cards.Help(lang, s.commands.For(role), ""), "ok"
+	switch p.Spec.Name {
+	case "help":
+		return cards.Help(lang, s.commands.For(role), ""), "ok", nil
+	case "subscribe":
+		return s.subscribe(ctx, j, p)
+	case "unsubscribe":
+		return s.unsubscribe(ctx, j, lang)
+	case "subscriptions":
+		return s.subscriptions(ctx, lang)
 	}
+	card, outcome := s.runDirectory(ctx, j, p, role)
+	return card, outcome, nil
+}
+
+// runDirectory executes a command answered from the ACS directory.
+func (s *Server) runDirectory(ctx context.Context, j job, p command.Parsed, role command.Role) (cards.Card, string) {
+	lang := p.Lang
 	snap, err := s.snapshotFor(ctx, p.Spec.Name)
 	if err != nil {
 		s.log.Warn("directory unavailable", "command", p.Spec.Name, "err", err)

@@ -21,7 +21,7 @@ func (s *Server) accept(ctx context.Context, j job) {
 		s.log.Error("encode job", "key", j.Key, "err", err)
 		return
 	}
-	if !s.firstSeen(ctx, j.Key, jobMessage, payload) {
+	if !s.firstSeen(ctx, j.Key, j.Kind, payload) {
 		return
 	}
 	s.enqueue(j)
@@ -81,8 +81,8 @@ func (s *Server) process(j job) {
 		}
 		return
 	}
-	if err := s.answer(ctx, j); err != nil {
-		s.log.Warn("answer failed; will retry", "key", j.Key, "attempt", attempts, "err", err)
+	if err := s.do(ctx, j); err != nil {
+		s.log.Warn("job failed; will retry", "key", j.Key, "kind", j.Kind, "attempt", attempts, "err", err)
 		return
 	}
 	s.markDone(j.Key)
@@ -91,6 +91,26 @@ func (s *Server) process(j job) {
 
 // jobTimeout bounds one answer: a cold scan of a large directory plus the reply.
 const jobTimeout = 2 * time.Minute
+
+// do runs one job of any kind. An error leaves the job pending, to be tried again.
+func (s *Server) do(ctx context.Context, j job) error {
+	switch j.Kind {
+	case jobBotRemoved:
+		return s.botRemoved(ctx, j)
+	default:
+		return s.answer(ctx, j)
+	}
+}
+
+// knownJob reports whether a recorded kind is work for the workers; the inbox also
+// records events handled at once, such as ACS user updates.
+func knownJob(kind string) bool {
+	switch kind {
+	case jobMessage, jobBotRemoved:
+		return true
+	}
+	return false
+}
 
 // housekeepEvery is how often pending jobs are re-queued and old records pruned.
 const housekeepEvery = 30 * time.Second
@@ -121,7 +141,7 @@ func (s *Server) resumePending() {
 		return
 	}
 	for _, e := range pending {
-		if e.Kind != jobMessage {
+		if !knownJob(e.Kind) {
 			continue
 		}
 		var j job
@@ -130,6 +150,7 @@ func (s *Server) resumePending() {
 			_ = s.store.MarkFailed(ctx, e.Key, "unreadable payload", s.now())
 			continue
 		}
+		j.Kind = e.Kind
 		s.seen.SetDefault(j.Key, true)
 		if !s.enqueue(j) && len(s.queue) == cap(s.queue) {
 			return // queue full: the rest waits for the next round

@@ -12,13 +12,21 @@ import (
 	"acsbot/command"
 )
 
-// jobMessage is the kind of a recorded chat message waiting for its answer.
-const jobMessage = "message"
+// The kinds of recorded work, as the inbox stores them.
+const (
+	// jobMessage is a chat message waiting for its answer.
+	jobMessage = "message"
+	// jobBotRemoved is the bot's removal from a chat: its subscription goes.
+	jobBotRemoved = "bot_removed"
+)
 
 // job is what the webhook records in the inbox before it answers Feishu: only the
-// fields the answer needs, so a resumed job does not depend on the SDK's event types.
+// fields the work needs, so a resumed job does not depend on the SDK's event types.
 type job struct {
-	Key        string            `json:"key"`
+	Key string `json:"key"`
+	// Kind is one of the job kinds; empty in records written before there were
+	// kinds, which were all messages.
+	Kind       string            `json:"kind,omitempty"`
 	MessageID  string            `json:"message_id"`
 	ChatID     string            `json:"chat_id"`
 	ChatType   string            `json:"chat_type"`
@@ -76,6 +84,7 @@ func jobFromMessage(ev *larkim.P2MessageReceiveV1, now time.Time) (job, error) {
 	}
 	m := ev.Event.Message
 	j := job{
+		Kind:       jobMessage,
 		MessageID:  larkcore.StringValue(m.MessageId),
 		ChatID:     larkcore.StringValue(m.ChatId),
 		ChatType:   larkcore.StringValue(m.ChatType),

@@ -105,6 +105,7 @@ func New(d Deps) *Server {
 	s.dispatcher.
 		OnP2MessageReceiveV1(s.onMessage).
 		OnP2UserUpdatedV1(s.onUserUpdated).
+		OnP2ChatMemberBotDeletedV1(s.onBotRemoved).
 		OnP2CardActionTrigger(s.onCardAction)
 	s.engine = s.routes()
 	return s
