@@ -1,5 +1,5 @@
 // Package app wires the bot together from its config: the store, the Feishu client,
-// the directory and the HTTP server. main, the integration tests and the demo all
+// the directory, the daily summary scheduler and the HTTP server. main, the integration tests and the demo all
 // build the bot through it, so they run the same thing.
 package app
 
@@ -18,6 +18,7 @@ import (
 	"acsbot/feishu"
 	"acsbot/handlers"
 	"acsbot/metrics"
+	"acsbot/scheduler"
 	"acsbot/store"
 )
 
@@ -34,6 +35,7 @@ type App struct {
 	log     *slog.Logger
 	store   *store.Store
 	server  *handlers.Server
+	sched   *scheduler.Scheduler
 	metrics *metrics.Metrics
 	http    *http.Server
 }
@@ -78,18 +80,28 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Logger:      log,
 		Now:         o.Now,
 	})
+	sched := scheduler.New(scheduler.Deps{
+		Store:     st,
+		Directory: dir,
+		Feishu:    fc,
+		Location:  cfg.Location(),
+		Lang:      cfg.Bot.Language,
+		Logger:    log,
+		Now:       o.Now,
+	})
 	srv := handlers.New(handlers.Deps{
 		Config:    cfg,
 		Feishu:    fc,
 		Directory: dir,
 		Store:     st,
 		Commands:  command.Default(),
+		Scheduler: sched,
 		Metrics:   m,
 		Logger:    log,
 		BotOpenID: botID,
 		Now:       o.Now,
 	})
-	return &App{cfg: cfg, log: log, store: st, server: srv, metrics: m}, nil
+	return &App{cfg: cfg, log: log, store: st, server: srv, sched: sched, metrics: m}, nil
 }
 
 // Handler is the bot's HTTP handler (webhook, card callback, /healthz, /metrics).
@@ -98,8 +110,15 @@ func (a *App) Handler() http.Handler { return a.server.Handler() }
 // Metrics are the app's collectors.
 func (a *App) Metrics() *metrics.Metrics { return a.metrics }
 
-// Start starts the workers; call it before serving.
-func (a *App) Start() { a.server.Start() }
+// Scheduler is the daily summary scheduler; tests run its passes with their own
+// clock instead of waiting for its ticker.
+func (a *App) Scheduler() *scheduler.Scheduler { return a.sched }
+
+// Start starts the workers and the daily summaries; call it before serving.
+func (a *App) Start() {
+	a.server.Start()
+	a.sched.Start()
+}
 
 // Serve starts the workers and serves on ln until Shutdown.
 func (a *App) Serve(ln net.Listener) error {
@@ -122,6 +141,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 		}
 	}
 	if err := a.server.Stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := a.sched.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := a.store.Close(); err != nil {

@@ -98,6 +98,8 @@ func (s *Server) run(ctx context.Context, j job, p command.Parsed, role command.
 		return s.unsubscribe(ctx, j, lang)
 	case "subscriptions":
 		return s.subscriptions(ctx, lang)
+	case "push":
+		return s.pushNow(ctx, j, p)
 	}
 	card, outcome := s.runDirectory(ctx, j, p, role)
 	return card, outcome, nil

@@ -24,6 +24,7 @@ import (
 	"acsbot/config"
 	"acsbot/feishu"
 	"acsbot/metrics"
+	"acsbot/scheduler"
 	"acsbot/store"
 )
 
@@ -34,6 +35,8 @@ type Deps struct {
 	Directory *acs.Directory
 	Store     *store.Store
 	Commands  *command.Registry
+	// Scheduler builds the summary /push now shows.
+	Scheduler *scheduler.Scheduler
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
 	BotOpenID string
@@ -50,6 +53,7 @@ type Server struct {
 	dir        *acs.Directory
 	store      *store.Store
 	commands   *command.Registry
+	sched      *scheduler.Scheduler
 	metrics    *metrics.Metrics
 	log        *slog.Logger
 	botOpenID  string
@@ -83,6 +87,7 @@ func New(d Deps) *Server {
 		dir:       d.Directory,
 		store:     d.Store,
 		commands:  d.Commands,
+		sched:     d.Scheduler,
 		metrics:   d.Metrics,
 		log:       d.Logger,
 		botOpenID: d.BotOpenID,

@@ -57,6 +57,25 @@ func (s *Server) unsubscribe(ctx context.Context, j job, lang command.Lang) (car
 	return cards.Unsubscribed(lang, s.chatName(ctx, j.ChatID), existed), "ok", nil
 }
 
+// pushNow answers /push now with the chat's summary as the daily push builds it,
+// so an admin can see it before the first one comes. It is a reply to the command,
+// not the day's summary: that one still comes at its time.
+func (s *Server) pushNow(ctx context.Context, j job, p command.Parsed) (cards.Card, string, error) {
+	if len(p.Args) != 1 || p.Args[0] != "now" {
+		return cards.Usage(p.Lang, p.Spec, strings.Join(p.Args, " ")), "usage", nil
+	}
+	snap, err := s.dir.Get(ctx)
+	if err != nil {
+		s.log.Warn("directory unavailable", "command", "push", "err", err)
+		return errorCard(p.Lang, err), "error", nil
+	}
+	card, err := s.sched.Preview(ctx, j.ChatID, snap, p.Lang)
+	if err != nil {
+		return cards.Card{}, "", err
+	}
+	return card, "ok", nil
+}
+
 // nameLookups bounds the chat name lookups /subscriptions runs at once, well under
 // Feishu's per-app limits.
 const nameLookups = 4
