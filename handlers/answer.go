@@ -100,6 +100,9 @@ func (s *Server) run(ctx context.Context, j job, p command.Parsed, role command.
 		return s.subscriptions(ctx, lang)
 	case "push":
 		return s.pushNow(ctx, j, p)
+	case "remind":
+		card, outcome := s.remindConfirm(ctx, j, p)
+		return card, outcome, nil
 	}
 	card, outcome := s.runDirectory(ctx, j, p, role)
 	return card, outcome, nil

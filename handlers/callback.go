@@ -21,6 +21,9 @@ func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTrigge
 	}
 	s.metrics.EventsReceived.WithLabelValues("card.action.trigger").Inc()
 	lang := command.Lang(s.cfg.Bot.Language)
+	if ra, ok := cards.ParseReminderAction(ev.Event.Action.Value); ok {
+		return s.onReminderAction(ctx, ev, ra)
+	}
 	pa, ok := cards.ParsePageAction(ev.Event.Action.Value)
 	if !ok {
 		s.metrics.Commands.WithLabelValues("card_action", "unknown").Inc()

@@ -68,7 +68,11 @@ func (s *Server) work() {
 // process answers one job and records the outcome. A job whose answer could not be
 // sent for a passing reason stays pending and is tried again by housekeeping.
 func (s *Server) process(j job) {
-	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+	timeout := jobTimeout
+	if j.Kind == jobRemind {
+		timeout = remindTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	attempts, err := s.store.StartAttempt(ctx, j.Key)
 	if err != nil {
@@ -97,6 +101,8 @@ func (s *Server) do(ctx context.Context, j job) error {
 	switch j.Kind {
 	case jobBotRemoved:
 		return s.botRemoved(ctx, j)
+	case jobRemind:
+		return s.remind(ctx, j)
 	default:
 		return s.answer(ctx, j)
 	}
@@ -106,7 +112,7 @@ func (s *Server) do(ctx context.Context, j job) error {
 // records events handled at once, such as ACS user updates.
 func knownJob(kind string) bool {
 	switch kind {
-	case jobMessage, jobBotRemoved:
+	case jobMessage, jobBotRemoved, jobRemind:
 		return true
 	}
 	return false

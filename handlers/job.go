@@ -18,6 +18,8 @@ const (
 	jobMessage = "message"
 	// jobBotRemoved is the bot's removal from a chat: its subscription goes.
 	jobBotRemoved = "bot_removed"
+	// jobRemind is a round of reminders an admin confirmed.
+	jobRemind = "remind"
 )
 
 // job is what the webhook records in the inbox before it answers Feishu: only the
