@@ -418,24 +418,37 @@ func TestHealthzAndMetrics(t *testing.T) {
 	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
 	h.replyTo(messageID(t, ev))
 	h.deliver(ev) // a duplicate, counted as such
-	resp, err = http.Get(h.srv.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{
+	wants := []string{
 		`acsbot_events_received_total{type="im.message.receive_v1"} 2`,
 		`acsbot_events_deduped_total 1`,
 		`acsbot_commands_total{command="stats",outcome="ok"} 1`,
 		`acsbot_acs_calls_total{result="ok"} 3`,
 		`acsbot_scan_duration_seconds_count 1`,
 		`acsbot_reply_latency_seconds_count 1`,
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("metrics lack %q", want)
+	}
+	// The reply reaches the fake a moment before the bot counts it.
+	var b bytes.Buffer
+	missing := wants
+	for deadline := time.Now().Add(5 * time.Second); len(missing) > 0 && time.Now().Before(deadline); {
+		resp, err = http.Get(h.srv.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		b.Reset()
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		missing = nil
+		for _, want := range wants {
+			if !strings.Contains(b.String(), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) > 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for _, want := range missing {
+		t.Errorf("metrics lack %q", want)
 	}
 	for _, secret := range []string{h.cfg.Feishu.AppSecret.Value(), verifyTok, encryptKey} {
 		for _, body := range []string{b.String(), stringify(health)} {

@@ -57,13 +57,17 @@ func (s *Server) answer(ctx context.Context, j job) error {
 // replyUUID derives the reply's Feishu idempotency key from the message id, so a
 // crash between sending and recording cannot make Feishu show two answers. Feishu
 // allows 50 characters.
-func replyUUID(messageID string) string {
-	u := "r-" + messageID
+func replyUUID(messageID string) string { return messageUUID("r-", messageID) }
+
+// messageUUID is a Feishu uuid (at most 50 characters) for the message a piece of
+// work sends: prefix says which kind of message, key which piece of work.
+func messageUUID(prefix, key string) string {
+	u := prefix + key
 	if len(u) <= 50 {
 		return u
 	}
-	sum := sha1.Sum([]byte(messageID))
-	return "r-" + hex.EncodeToString(sum[:])
+	sum := sha1.Sum([]byte(key))
+	return prefix + hex.EncodeToString(sum[:])
 }
 
 // roleOf is the access policy: admins anywhere; anyone in a reader chat may read.

@@ -13,7 +13,7 @@ const maxAttempts = 5
 // accept records a job and queues it. The record comes first: once Feishu has its 200,
 // the job survives a crash and is resumed at the next start.
 func (s *Server) accept(ctx context.Context, j job) {
-	if j.ChatType == "p2p" {
+	if j.ChatType == "p2p" && j.ChatID != "" {
 		s.p2pChats.SetDefault(j.ChatID, true)
 	}
 	payload, err := json.Marshal(j)
@@ -103,6 +103,10 @@ func (s *Server) do(ctx context.Context, j job) error {
 		return s.botRemoved(ctx, j)
 	case jobRemind:
 		return s.remind(ctx, j)
+	case jobWelcome:
+		return s.welcome(ctx, j)
+	case jobMenu:
+		return s.menu(ctx, j)
 	default:
 		return s.answer(ctx, j)
 	}
@@ -112,7 +116,7 @@ func (s *Server) do(ctx context.Context, j job) error {
 // records events handled at once, such as ACS user updates.
 func knownJob(kind string) bool {
 	switch kind {
-	case jobMessage, jobBotRemoved, jobRemind:
+	case jobMessage, jobBotRemoved, jobRemind, jobWelcome, jobMenu:
 		return true
 	}
 	return false

@@ -20,6 +20,11 @@ const (
 	jobBotRemoved = "bot_removed"
 	// jobRemind is a round of reminders an admin confirmed.
 	jobRemind = "remind"
+	// jobWelcome greets a group that added the bot, or a person who opened a
+	// direct chat with it.
+	jobWelcome = "welcome"
+	// jobMenu is a click on the bot's menu, answered by direct message.
+	jobMenu = "menu"
 )
 
 // job is what the webhook records in the inbox before it answers Feishu: only the

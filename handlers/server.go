@@ -66,6 +66,9 @@ type Server struct {
 	// p2pChats remembers direct chats, so a card callback (which does not say what kind
 	// of chat it came from) may show an admin full card numbers only where it is safe.
 	p2pChats *gocache.Cache
+	// welcomed remembers the direct chats greeted in the last day: Feishu sends
+	// the "entered" event every time someone opens the chat.
+	welcomed *gocache.Cache
 
 	queue    chan job
 	workers  int
@@ -94,6 +97,7 @@ func New(d Deps) *Server {
 		now:       d.Now,
 		seen:      gocache.New(dedupeRetention, 10*time.Minute),
 		p2pChats:  gocache.New(14*24*time.Hour, time.Hour),
+		welcomed:  gocache.New(welcomeEvery, time.Hour),
 		workers:   d.Workers,
 		inflight:  map[string]bool{},
 		stop:      make(chan struct{}),
@@ -111,6 +115,9 @@ func New(d Deps) *Server {
 		OnP2MessageReceiveV1(s.onMessage).
 		OnP2UserUpdatedV1(s.onUserUpdated).
 		OnP2ChatMemberBotDeletedV1(s.onBotRemoved).
+		OnP2ChatMemberBotAddedV1(s.onBotAdded).
+		OnP2ChatAccessEventBotP2pChatEnteredV1(s.onChatEntered).
+		OnP2BotMenuV6(s.onMenu).
 		OnP2CardActionTrigger(s.onCardAction)
 	s.engine = s.routes()
 	return s
