@@ -129,14 +129,21 @@ func (s *Server) onMenu(ctx context.Context, ev *larkapplication.P2BotMenuV6) er
 	return nil
 }
 
-// menuKeys are the menu event keys the bot answers, each the command it runs.
-var menuKeys = map[string]bool{"noface": true, "stats": true, "help": true}
+// menuKey reports whether a menu event key is one the bot answers: each is the
+// name of the command it runs.
+func menuKey(key string) bool {
+	switch key {
+	case "noface", "stats", "help":
+		return true
+	}
+	return false
+}
 
 // menu runs the command a menu item stands for, as if typed in the clicker's direct
 // chat, and sends the answer there.
 func (s *Server) menu(ctx context.Context, j job) error {
 	spec, ok := s.commands.Lookup(j.Text)
-	if !menuKeys[j.Text] || !ok {
+	if !menuKey(j.Text) || !ok {
 		s.log.Warn("bot menu item with an unknown key; configure noface, stats or help", "key", j.Text)
 		return nil
 	}

@@ -31,8 +31,8 @@ const (
 // fields the work needs, so a resumed job does not depend on the SDK's event types.
 type job struct {
 	Key string `json:"key"`
-	// Kind is one of the job kinds; empty in records written before there were
-	// kinds, which were all messages.
+	// Kind is one of the job kinds. Payloads recorded before there were kinds
+	// lack it; resumePending takes it from the inbox record, which always had it.
 	Kind       string            `json:"kind,omitempty"`
 	MessageID  string            `json:"message_id"`
 	ChatID     string            `json:"chat_id"`

@@ -96,15 +96,19 @@ const (
 // at the next start.
 var errStopping = errors.New("server stopping")
 
-// appWide are the codes that refuse a reminder for a reason that is the same for
-// every person (the app lacks the scope, the bot is off): the round stops at the
-// first one and the card says why, instead of failing person after person.
-var appWide = map[int]bool{
-	99991662: true, // app disabled
-	99991672: true, // scope not granted
-	99991673: true, // app not usable in the tenant
-	99991676: true, // the token lacks the scope
-	230006:   true, // bot ability not activated
+// appWide reports whether a code refuses a reminder for a reason that is the same
+// for every person (the app lacks the scope, the bot is off): the round stops at
+// the first one and the card says why, instead of failing person after person.
+func appWide(code int) bool {
+	switch code {
+	case 99991662, // app disabled
+		99991672, // scope not granted
+		99991673, // app not usable in the tenant
+		99991676, // the token lacks the scope
+		230006:   // bot ability not activated
+		return true
+	}
+	return false
 }
 
 // remind sends a round of reminders: one direct message to each person without a
@@ -150,7 +154,7 @@ func (s *Server) remind(ctx context.Context, j job) error {
 			}
 			report.Failed = append(report.Failed, cards.ReminderFailure{UserID: u.ID, Reason: failureReason(err)})
 			var fe *feishu.Error
-			if errors.As(err, &fe) && appWide[fe.Code] {
+			if errors.As(err, &fe) && appWide(fe.Code) {
 				for _, rest := range users[i+1:] {
 					report.Failed = append(report.Failed, cards.ReminderFailure{UserID: rest.ID, Reason: "not sent: " + failureReason(err)})
 				}
