@@ -255,7 +255,7 @@ func defaultSpecs() []Spec {
 			Name:  "push",
 			Role:  Admin,
 			Usage: "/push now",
-			Help:  map[Lang]string{ZH: "立即向订阅的群推送汇总", EN: "Send the daily summary to subscribed chats now"},
+			Help:  map[Lang]string{ZH: "立即在本会话预览今天的汇总（不计入每日推送）", EN: "Preview today's summary in this chat now (not counted as the daily one)"},
 			Examples: map[Lang][]string{
 				ZH: {"/push now"},
 				EN: {"/push now"},
