@@ -216,7 +216,7 @@ func (s *Server) onUserUpdated(ctx context.Context, ev *larkacs.P2UserUpdatedV1)
 		return refuse(ctx, "malformed")
 	}
 	s.metrics.EventsReceived.WithLabelValues("acs.user.updated_v1").Inc()
-	if !s.firstSeen(ctx, ev.EventV2Base.Header.EventID, "acs.user.updated_v1") {
+	if !s.firstSeen(ctx, ev.EventV2Base.Header.EventID, "acs.user.updated_v1", nil) {
 		return nil
 	}
 	var id string
@@ -242,16 +242,12 @@ func deref(p *string) string {
 // firstSeen records key in the inbox and reports whether this is its first delivery.
 // When the store fails the bot keeps working from memory: a lost dedupe record is
 // better than a lost command.
-func (s *Server) firstSeen(ctx context.Context, key, kind string, payload ...[]byte) bool {
+func (s *Server) firstSeen(ctx context.Context, key, kind string, payload []byte) bool {
 	if _, dup := s.seen.Get(key); dup {
 		s.metrics.EventsDeduped.Inc()
 		return false
 	}
-	var p []byte
-	if len(payload) > 0 {
-		p = payload[0]
-	}
-	fresh, err := s.store.Record(ctx, key, kind, p, s.now())
+	fresh, err := s.store.Record(ctx, key, kind, payload, s.now())
 	if err != nil {
 		s.storeFailed("record event", err)
 		fresh = s.seen.Add(key, true, dedupeRetention) == nil
