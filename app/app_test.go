@@ -371,36 +371,13 @@ func TestPagingCallback(t *testing.T) {
 // findButtonValue returns the callback value of the button that leads to page.
 func findButtonValue(t *testing.T, cardJSON string, page int) map[string]any {
 	t.Helper()
-	var v any
-	if err := json.Unmarshal([]byte(cardJSON), &v); err != nil {
-		t.Fatal(err)
-	}
-	var found map[string]any
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if x["type"] == "callback" {
-				if val, ok := x["value"].(map[string]any); ok {
-					if p, ok := val["p"].(float64); ok && int(p) == page {
-						found = val
-					}
-				}
-			}
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	for _, val := range callbackValues(t, cardJSON) {
+		if p, ok := val["p"].(float64); ok && int(p) == page {
+			return val
 		}
 	}
-	walk(v)
-	if found == nil {
-		t.Fatalf("no button to page %d in %s", page, cardJSON)
-	}
-	return found
+	t.Fatalf("no button to page %d in %s", page, cardJSON)
+	return nil
 }
 
 func TestHealthzAndMetrics(t *testing.T) {

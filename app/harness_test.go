@@ -332,3 +332,31 @@ var markdownEscape = regexp.MustCompile(`\\(.)`)
 
 // readable drops the backslashes that escape markdown, as a reader sees the text.
 func readable(s string) string { return markdownEscape.ReplaceAllString(s, "$1") }
+
+// callbackValues returns the value of every callback button in a card.
+func callbackValues(t testing.TB, cardJSON string) []map[string]any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(cardJSON), &v); err != nil {
+		t.Fatalf("card is not JSON: %v: %s", err, cardJSON)
+	}
+	var out []map[string]any
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if val, ok := x["value"].(map[string]any); ok && x["type"] == "callback" {
+				out = append(out, val)
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return out
+}

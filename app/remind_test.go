@@ -50,32 +50,14 @@ func (h *harness) confirm() (msg feishufake.Message, send, cancel map[string]any
 	h.t.Helper()
 	ev := h.say("p2p", adminP2P, adminID, "/remind noface")
 	msg = h.replyTo(messageID(h.t, ev))
-	var walk func(any)
-	walk = func(v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			if val, ok := x["value"].(map[string]any); ok && x["type"] == "callback" {
-				switch val["a"] {
-				case "remind_send":
-					send = val
-				case "remind_cancel":
-					cancel = val
-				}
-			}
-			for _, e := range x {
-				walk(e)
-			}
-		case []any:
-			for _, e := range x {
-				walk(e)
-			}
+	for _, val := range callbackValues(h.t, msg.Content) {
+		switch val["a"] {
+		case "remind_send":
+			send = val
+		case "remind_cancel":
+			cancel = val
 		}
 	}
-	var card any
-	if err := json.Unmarshal([]byte(msg.Content), &card); err != nil {
-		h.t.Fatal(err)
-	}
-	walk(card)
 	if send == nil || cancel == nil {
 		h.t.Fatalf("confirm card without Send and Cancel buttons: %s", msg.Content)
 	}
