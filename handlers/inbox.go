@@ -132,6 +132,7 @@ func (s *Server) housekeep() {
 	for {
 		s.resumePending()
 		s.prune()
+		s.expireMemory()
 		select {
 		case <-s.stop:
 			return
@@ -166,6 +167,14 @@ func (s *Server) resumePending() {
 			return // queue full: the rest waits for the next round
 		}
 	}
+}
+
+// expireMemory drops expired entries from the in-memory caches; reads already
+// ignore them, this only frees their memory.
+func (s *Server) expireMemory() {
+	s.seen.DeleteExpired()
+	s.p2pChats.DeleteExpired()
+	s.welcomed.DeleteExpired()
 }
 
 func (s *Server) prune() {

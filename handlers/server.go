@@ -95,12 +95,15 @@ func New(d Deps) *Server {
 		log:       d.Logger,
 		botOpenID: d.BotOpenID,
 		now:       d.Now,
-		seen:      gocache.New(dedupeRetention, 10*time.Minute),
-		p2pChats:  gocache.New(14*24*time.Hour, time.Hour),
-		welcomed:  gocache.New(welcomeEvery, time.Hour),
-		workers:   d.Workers,
-		inflight:  map[string]bool{},
-		stop:      make(chan struct{}),
+		// No janitors (cleanup interval 0): go-cache stops one only when its cache is
+		// garbage collected, so each Server would leave three goroutines behind after
+		// Stop. Housekeeping deletes expired entries instead.
+		seen:     gocache.New(dedupeRetention, 0),
+		p2pChats: gocache.New(14*24*time.Hour, 0),
+		welcomed: gocache.New(welcomeEvery, 0),
+		workers:  d.Workers,
+		inflight: map[string]bool{},
+		stop:     make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
