@@ -44,6 +44,7 @@ type harness struct {
 	srv      *httptest.Server
 	storeDir string
 	clock    *testClock // nil: real time
+	logs     io.Writer  // nil: the bot's log is discarded (shown with -v)
 }
 
 type harnessOpts struct {
@@ -52,6 +53,8 @@ type harnessOpts struct {
 	// clock, when set, is both the bot's and the fake platform's clock, so signed
 	// events stay inside the replay window however far a test moves it.
 	clock *testClock
+	// logs, when set, receives the bot's log at debug level, for tests that read it.
+	logs io.Writer
 }
 
 // testClock is a clock a test moves by hand.
@@ -123,7 +126,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	fake.SetChat(readerChat, "Facility team")
 	fake.SetChat(otherChat, "Lunch")
 
-	h := &harness{t: t, fake: fake, storeDir: t.TempDir(), clock: o.clock}
+	h := &harness{t: t, fake: fake, storeDir: t.TempDir(), clock: o.clock, logs: o.logs}
 	yaml := fmt.Sprintf(`
 server: {addr: "127.0.0.1:0"}
 feishu: {app_id: cli_test0001, base_url: %q}
@@ -150,7 +153,10 @@ push: {timezone: Asia/Shanghai}
 func (h *harness) start() {
 	h.t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
+	switch {
+	case h.logs != nil:
+		log = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	case testing.Verbose():
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, nil))
 	}
 	opts := app.Options{Logger: log}

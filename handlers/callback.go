@@ -13,8 +13,8 @@ import (
 // retries, so it is served from the cached snapshot only, never from a scan.
 func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTriggerEvent) (*callback.CardActionTriggerResponse, error) {
 	verdictFrom(ctx).reached = true
-	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
-		return nil, refuse(ctx, "token")
+	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+		return nil, err
 	}
 	if ev.Event == nil || ev.Event.Operator == nil || ev.Event.Action == nil {
 		return nil, refuse(ctx, "malformed")
@@ -27,7 +27,7 @@ func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTrigge
 	pa, ok := cards.ParsePageAction(ev.Event.Action.Value)
 	if !ok {
 		s.metrics.Commands.WithLabelValues("card_action", "unknown").Inc()
-		return toast("warning", lang, "This button is no longer supported.", "这个按钮已不再可用。"), nil
+		return unsupportedButton(lang), nil
 	}
 	chatID := ""
 	if ev.Event.Context != nil {
@@ -58,6 +58,12 @@ func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTrigge
 	}
 	s.metrics.Commands.WithLabelValues("page", "ok").Inc()
 	return &callback.CardActionTriggerResponse{Card: &callback.Card{Type: "raw", Data: cards.List(v, pa.Kind, users, pa.Page)}}, nil
+}
+
+// unsupportedButton answers a click whose value the bot did not make, or no longer
+// understands.
+func unsupportedButton(lang command.Lang) *callback.CardActionTriggerResponse {
+	return toast("warning", lang, "This button is no longer supported.", "这个按钮已不再可用。")
 }
 
 func toast(kind string, lang command.Lang, en, zh string) *callback.CardActionTriggerResponse {

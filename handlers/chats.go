@@ -17,8 +17,8 @@ import (
 // subscription: the bot can no longer post there.
 func (s *Server) onBotRemoved(ctx context.Context, ev *larkim.P2ChatMemberBotDeletedV1) error {
 	verdictFrom(ctx).reached = true
-	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
-		return refuse(ctx, "token")
+	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" || deref(ev.Event.ChatId) == "" {
 		return refuse(ctx, "malformed")
@@ -52,8 +52,8 @@ const welcomeEvery = 24 * time.Hour
 // onBotAdded records the bot's arrival in a group, to greet it.
 func (s *Server) onBotAdded(ctx context.Context, ev *larkim.P2ChatMemberBotAddedV1) error {
 	verdictFrom(ctx).reached = true
-	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
-		return refuse(ctx, "token")
+	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" || deref(ev.Event.ChatId) == "" {
 		return refuse(ctx, "malformed")
@@ -74,8 +74,8 @@ func (s *Server) onBotAdded(ctx context.Context, ev *larkim.P2ChatMemberBotAdded
 // them, at most once a day.
 func (s *Server) onChatEntered(ctx context.Context, ev *larkim.P2ChatAccessEventBotP2pChatEnteredV1) error {
 	verdictFrom(ctx).reached = true
-	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
-		return refuse(ctx, "token")
+	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" || deref(ev.Event.ChatId) == "" {
 		return refuse(ctx, "malformed")
@@ -109,8 +109,8 @@ func (s *Server) welcome(ctx context.Context, j job) error {
 // goes to the clicker's direct chat.
 func (s *Server) onMenu(ctx context.Context, ev *larkapplication.P2BotMenuV6) error {
 	verdictFrom(ctx).reached = true
-	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
-		return refuse(ctx, "token")
+	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+		return err
 	}
 	if ev.Event == nil || ev.Event.Operator == nil || ev.Event.Operator.OperatorId == nil ||
 		ev.EventV2Base.Header.EventID == "" || deref(ev.Event.Operator.OperatorId.OpenId) == "" {

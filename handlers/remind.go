@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,14 +30,30 @@ func (s *Server) remindConfirm(ctx context.Context, j job, p command.Parsed) (ca
 		s.log.Warn("directory unavailable", "command", "remind", "err", err)
 		return errorCard(p.Lang, err), "error"
 	}
-	return cards.ReminderConfirm(p.Lang, snap.NoFace(), remindActionID(j.MessageID)), "ok"
+	return cards.ReminderConfirm(p.Lang, snap.NoFace(), s.remindActionID(j.MessageID)), "ok"
 }
 
-// remindActionID is the id the confirm card's buttons carry. It is derived from the
-// command's message, so a confirm card sent again after a crash has the same id.
-func remindActionID(messageID string) string {
+// remindActionID is the id the confirm card's buttons carry: a part derived from the
+// command's message, so a confirm card sent again after a crash has the same id, and
+// a MAC of that part keyed by the app secret, so a forged callback (plain-text events
+// carry the verification token in clear) cannot make up an id that starts a round.
+func (s *Server) remindActionID(messageID string) string {
 	sum := sha1.Sum([]byte(messageID))
-	return "rm-" + hex.EncodeToString(sum[:10])
+	base := hex.EncodeToString(sum[:8])
+	return "rm-" + base + "-" + s.actionMAC(base)
+}
+
+func (s *Server) actionMAC(base string) string {
+	m := hmac.New(sha256.New, []byte(s.cfg.Feishu.AppSecret.Value()))
+	m.Write([]byte("remind:" + base))
+	return hex.EncodeToString(m.Sum(nil)[:8])
+}
+
+// genuineActionID reports whether id is one remindActionID made.
+func (s *Server) genuineActionID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "rm-")
+	base, mac, cut := strings.Cut(rest, "-")
+	return ok && cut && hmac.Equal([]byte(mac), []byte(s.actionMAC(base)))
 }
 
 // onReminderAction answers a click on a confirm card's Send or Cancel. Only an
@@ -44,6 +62,10 @@ func remindActionID(messageID string) string {
 // does nothing. Send records the round and queues it; the worker sends.
 func (s *Server) onReminderAction(ctx context.Context, ev *callback.CardActionTriggerEvent, ra cards.ReminderAction) (*callback.CardActionTriggerResponse, error) {
 	lang := command.Lang(s.cfg.Bot.Language)
+	if !s.genuineActionID(ra.ID) {
+		s.metrics.Commands.WithLabelValues("remind_click", "forged").Inc()
+		return unsupportedButton(lang), nil
+	}
 	if !s.cfg.IsAdmin(ev.Event.Operator.OpenID) {
 		s.metrics.Commands.WithLabelValues("remind_click", "refused").Inc()
 		return toast("error", lang, "Only access-control admins can send reminders.", "只有门禁管理员可以发送提醒。"), nil

@@ -196,8 +196,8 @@ func (s *Server) healthz(c *gin.Context) {
 // onMessage records a chat message and queues it for an answer.
 func (s *Server) onMessage(ctx context.Context, ev *larkim.P2MessageReceiveV1) error {
 	verdictFrom(ctx).reached = true
-	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
-		return refuse(ctx, "token")
+	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+		return err
 	}
 	j, err := jobFromMessage(ev, s.now())
 	if err != nil {
@@ -212,8 +212,8 @@ func (s *Server) onMessage(ctx context.Context, ev *larkim.P2MessageReceiveV1) e
 // a re-delivered (older) update must not undo a newer one, so it is deduped too.
 func (s *Server) onUserUpdated(ctx context.Context, ev *larkacs.P2UserUpdatedV1) error {
 	verdictFrom(ctx).reached = true
-	if ev.EventV2Base == nil || !s.tokenOK(ev.EventV2Base.Header) {
-		return refuse(ctx, "token")
+	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" {
 		return refuse(ctx, "malformed")

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"time"
@@ -55,13 +57,27 @@ func refuse(ctx context.Context, reason string) error {
 // them apart by the body. It checks what the SDK does not (size, replay window), hands
 // the body to the dispatcher, and turns any failure into a 4xx with a reason.
 func (s *Server) webhook(c *gin.Context) {
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, maxBody+1))
-	if err != nil {
-		s.reject(c, http.StatusBadRequest, "unreadable", "")
+	// A declared oversize body is refused before a byte of it is read; an undeclared
+	// one (chunked) is cut at the limit, and net/http then closes the connection
+	// rather than drain the rest.
+	if c.Request.ContentLength > maxBody {
+		s.reject(c, http.StatusRequestEntityTooLarge, "too_large", "")
 		return
 	}
-	if len(body) > maxBody {
-		s.reject(c, http.StatusRequestEntityTooLarge, "too_large", "")
+	// Feishu always posts JSON. Anything else is not Feishu, and refusing it keeps a
+	// browser's cross-site form post (text/plain, no preflight) out of the dispatcher.
+	if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/json" {
+		s.reject(c, http.StatusUnsupportedMediaType, "content_type", "")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			s.reject(c, http.StatusRequestEntityTooLarge, "too_large", "")
+			return
+		}
+		s.reject(c, http.StatusBadRequest, "unreadable", "")
 		return
 	}
 	signed := false
@@ -81,6 +97,11 @@ func (s *Server) webhook(c *gin.Context) {
 	ctx := context.WithValue(c.Request.Context(), verdictKey{}, v)
 	resp := s.dispatcher.Handle(ctx, &larkevent.EventReq{Header: c.Request.Header, Body: body, RequestURI: c.Request.RequestURI})
 	switch {
+	case resp.StatusCode == http.StatusOK && !v.reached && !bytes.HasPrefix(resp.Body, []byte(challengeAnswer)):
+		// An event type the bot does not handle. Feishu needs only the 200; the SDK's
+		// own answer would echo the type, unescaped, into its JSON.
+		s.metrics.EventsReceived.WithLabelValues("unhandled").Inc()
+		c.JSON(http.StatusOK, gin.H{"msg": "ignored"})
 	case resp.StatusCode == http.StatusOK:
 		for k, vs := range resp.Header {
 			for _, hv := range vs {
@@ -89,8 +110,8 @@ func (s *Server) webhook(c *gin.Context) {
 		}
 		c.Status(http.StatusOK)
 		_, _ = c.Writer.Write(resp.Body)
-	case v.reason == "token":
-		s.reject(c, http.StatusForbidden, "token", "")
+	case v.reason == "token" || v.reason == "app_id":
+		s.reject(c, http.StatusForbidden, v.reason, "")
 	case v.reason != "":
 		s.reject(c, http.StatusBadRequest, v.reason, "")
 	case v.reached:
@@ -127,13 +148,35 @@ func (s *Server) checkSignature(h http.Header, body []byte, key string) string {
 	return ""
 }
 
-// tokenOK compares an event's verification token with ours, which the SDK does only
-// for url_verification.
-func (s *Server) tokenOK(h *larkevent.EventHeader) bool {
-	if h == nil {
-		return false
+// challengeAnswer starts the SDK's answer to a url_verification, the one success
+// that reaches none of our handlers.
+const challengeAnswer = `{"challenge":`
+
+// checkHeader compares an event's verification token with ours, which the SDK does
+// only for url_verification, and its app id with ours, so an event meant for another
+// app is not acted on even if it shares the token. It returns the reason to refuse
+// the event, "" when it is ours.
+func (s *Server) checkHeader(h *larkevent.EventHeader) string {
+	switch {
+	case h == nil || subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.cfg.Feishu.VerificationToken.Value())) != 1:
+		return "token"
+	case h.AppID != s.cfg.Feishu.AppID:
+		return "app_id"
 	}
-	return subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.cfg.Feishu.VerificationToken.Value())) == 1
+	return ""
+}
+
+// refuseHeader refuses an event whose header is not ours; it returns nil when the
+// header is ours.
+func (s *Server) refuseHeader(ctx context.Context, base *larkevent.EventV2Base) error {
+	reason := "token"
+	if base != nil {
+		reason = s.checkHeader(base.Header)
+	}
+	if reason == "" {
+		return nil
+	}
+	return refuse(ctx, reason)
 }
 
 // reject answers a refused webhook request and logs it once, without its body.
