@@ -395,3 +395,53 @@ func TestDailySummaryRetriesThenGivesUp(t *testing.T) {
 		t.Fatalf("the next day's summary: %d sent, want 1", n)
 	}
 }
+
+// RunNow (the demo's "run daily summary now") sends today's summary to every
+// subscribed chat whatever its time, still once per chat per day, and leaves
+// unsubscribed chats alone.
+func TestRunNowSendsEachSubscribedChatOnce(t *testing.T) {
+	clock := newTestClock(at("2026-11-25", "07:00"))
+	h := newHarness(t, harnessOpts{clock: clock})
+	h.ask("group", readerChat, adminID, "/subscribe 09:00")
+	h.ask("p2p", adminP2P, adminID, "/subscribe 18:30")
+	h.mustTick()
+	if n := len(h.summaries()); n != 0 {
+		t.Fatalf("%d summaries before their time", n)
+	}
+
+	run := func() int {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		n, err := h.app.Scheduler().RunNow(ctx)
+		if err != nil {
+			t.Fatalf("RunNow: %v", err)
+		}
+		return n
+	}
+	if n := run(); n != 2 {
+		t.Errorf("RunNow sent %d summaries, want 2", n)
+	}
+	for _, chat := range []string{readerChat, adminP2P} {
+		if got := len(h.summariesTo(chat)); got != 1 {
+			t.Errorf("%s got %d summaries, want 1", chat, got)
+		}
+	}
+	if got := len(h.summariesTo(otherChat)); got != 0 {
+		t.Errorf("unsubscribed %s got %d summaries", otherChat, got)
+	}
+
+	if n := run(); n != 0 {
+		t.Errorf("a second RunNow the same day sent %d summaries, want 0", n)
+	}
+	clock.Set(at("2026-11-25", "09:00").Add(5 * time.Second))
+	h.mustTick()
+	if n := len(h.summaries()); n != 2 {
+		t.Errorf("%d summaries after the 09:00 pass, want still 2: today's already went out", n)
+	}
+
+	clock.Set(at("2026-11-26", "06:00"))
+	if n := run(); n != 2 {
+		t.Errorf("RunNow the next day sent %d summaries, want 2", n)
+	}
+}

@@ -157,6 +157,19 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 // pass, scans the directory once for all of them and sends them. Tests call it
 // with their own clock instead of waiting for the ticker.
 func (s *Scheduler) Tick(ctx context.Context) error {
+	_, err := s.pass(ctx, false)
+	return err
+}
+
+// RunNow sends today's summary to every subscribed chat that has not had it yet, as
+// if each chat's time had come; it reports how many summaries it sent or resent. The
+// demo console's "run daily summary now" is this: once a day per chat still holds.
+func (s *Scheduler) RunNow(ctx context.Context) (int, error) {
+	return s.pass(ctx, true)
+}
+
+// pass is one scheduler pass; with all, every subscription counts as due today.
+func (s *Scheduler) pass(ctx context.Context, all bool) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
@@ -166,7 +179,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	}
 	subs, err := s.store.Subscriptions(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	bySub := make(map[string]store.Subscription, len(subs))
 	for _, sub := range subs {
@@ -174,15 +187,15 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	}
 	claims, err := s.unfinished(ctx, now, day)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	due, err := s.claimDue(ctx, now, day, subs)
+	due, err := s.claimDue(ctx, now, day, subs, all)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	claims = append(claims, due...)
 	if len(claims) == 0 {
-		return nil
+		return 0, nil
 	}
 	// One fresh scan for every chat due now, however many there are.
 	snap, err := s.dir.Refresh(ctx)
@@ -190,17 +203,20 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		for _, c := range claims {
 			s.failedAttempt(ctx, c, err)
 		}
-		return fmt.Errorf("scan the directory for %d daily summaries: %w", len(claims), err)
+		return 0, fmt.Errorf("scan the directory for %d daily summaries: %w", len(claims), err)
 	}
 	s.record(ctx, snap)
+	sent := 0
 	for _, c := range claims {
 		sub, ok := bySub[c.ChatID]
 		if !ok {
 			continue // unsubscribed while the claim waited
 		}
-		s.send(ctx, c, sub, snap)
+		if s.send(ctx, c, sub, snap) {
+			sent++
+		}
 	}
-	return nil
+	return sent, nil
 }
 
 // unfinished returns today's claims that a crash or a passing failure left unsent
@@ -232,9 +248,10 @@ func (s *Scheduler) unfinished(ctx context.Context, now time.Time, day string) (
 }
 
 // claimDue claims every summary whose time falls in the window since the previous
-// pass. The first pass looks back to the start of the local day, which sends what
-// a bot that was down missed today, and nothing of earlier days.
-func (s *Scheduler) claimDue(ctx context.Context, now time.Time, day string, subs []store.Subscription) ([]store.PushClaim, error) {
+// pass, or with all every subscription's. The first pass looks back to the start of
+// the local day, which sends what a bot that was down missed today, and nothing of
+// earlier days.
+func (s *Scheduler) claimDue(ctx context.Context, now time.Time, day string, subs []store.Subscription, all bool) ([]store.PushClaim, error) {
 	// The window is (from, now]; a nanosecond before midnight lets it hold 00:00.
 	from := startOfDay(now, s.loc).Add(-time.Nanosecond)
 	if s.last.After(from) {
@@ -247,7 +264,7 @@ func (s *Scheduler) claimDue(ctx context.Context, now time.Time, day string, sub
 			s.log.Error("skip subscription with a bad time", "chat", sub.ChatID, "err", err)
 			continue
 		}
-		if !at.After(from) || at.After(now) || at.Before(sub.CreatedAt) {
+		if !all && (!at.After(from) || at.After(now) || at.Before(sub.CreatedAt)) {
 			// Not due now; or subscribed after today's time, so the first one is tomorrow.
 			continue
 		}
@@ -270,36 +287,37 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
 }
 
-// send sends one claimed summary and records how it went.
-func (s *Scheduler) send(ctx context.Context, c store.PushClaim, sub store.Subscription, snap *acs.Snapshot) {
+// send sends one claimed summary, records how it went and reports whether it went.
+func (s *Scheduler) send(ctx context.Context, c store.PushClaim, sub store.Subscription, snap *acs.Snapshot) bool {
 	today := dayStats(c.Day, snap.Stats())
 	card, err := s.summary(ctx, c.Day, snap, sub.LastStats, s.lang)
 	if err != nil {
 		s.failedAttempt(ctx, c, err)
-		return
+		return false
 	}
 	body, err := card.JSON()
 	if err != nil {
 		s.give(ctx, c, err.Error())
-		return
+		return false
 	}
 	if _, err := s.fc.Send(ctx, "chat_id", c.ChatID, string(body), c.UUID()); err != nil {
 		if feishu.ClassOf(err) == feishu.Permanent && ctx.Err() == nil {
 			// The bot left the chat, the chat was disbanded...: no retry helps.
 			s.give(ctx, c, reason(err))
-			return
+			return false
 		}
 		s.failedAttempt(ctx, c, err)
-		return
+		return false
 	}
 	delete(s.retries, claimKey{c.ChatID, c.Day})
 	if err := s.store.FinishPush(ctx, c.ChatID, c.Day, today, s.now()); err != nil {
 		// Sent but not recorded: the claim stays unfinished and is resent with the
 		// same uuid, which Feishu drops.
 		s.log.Error("daily summary sent but not recorded", "chat", c.ChatID, "day", c.Day, "err", err)
-		return
+		return true
 	}
 	s.log.Info("daily summary sent", "chat", c.ChatID, "day", c.Day)
+	return true
 }
 
 // failedAttempt counts a failure that may pass, and gives the day's summary up
