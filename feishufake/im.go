@@ -255,7 +255,7 @@ func (s *Server) handleCreateMessage(w *apiWriter, r *http.Request, body []byte)
 	}
 	chatID := b.ReceiveID
 	if idType != "chat_id" { // a direct message goes to the bot's p2p chat with the user
-		chatID = "oc_" + hashHex("p2p:"+s.opts.BotOpenID+":"+b.ReceiveID, 32)
+		chatID = s.P2PChatID(b.ReceiveID)
 	}
 	if s.msgFault(w, b.ReceiveID) {
 		return
@@ -263,6 +263,12 @@ func (s *Server) handleCreateMessage(w *apiWriter, r *http.Request, body []byte)
 	m := Message{Kind: "create", ReceiveIDType: idType, ReceiveID: b.ReceiveID, ChatID: chatID,
 		MsgType: b.MsgType, Content: b.Content, UUID: b.UUID}
 	w.ok(s.messageData(s.record(m)))
+}
+
+// P2PChatID is the chat id of the bot's direct chat with a user, as this fake reports
+// it for a message sent to the user's id; a user's own messages there carry it too.
+func (s *Server) P2PChatID(userID string) string {
+	return "oc_" + hashHex("p2p:"+s.opts.BotOpenID+":"+userID, 32)
 }
 
 func (s *Server) handleReply(w *apiWriter, r *http.Request, body []byte) {

@@ -1,0 +1,68 @@
+package feishufake
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// Toast is the pop-up a card callback's answer asks the client to show.
+type Toast struct {
+	Type    string `json:"type"` // info | success | error | warning
+	Content string `json:"content"`
+}
+
+// ClickResult is what a card button click came to.
+type ClickResult struct {
+	Event   Envelope // the callback as delivered
+	Status  int
+	Answer  []byte // the bot's answer, as received
+	Toast   *Toast // nil when the answer shows none
+	Updated bool   // the answer carried a card, which now replaces the message's
+}
+
+// callbackAnswer is the part of a card.action.trigger answer a client acts on.
+type callbackAnswer struct {
+	Toast *Toast `json:"toast"`
+	Card  *struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	} `json:"card"`
+}
+
+// Click plays a Feishu client's button click: it delivers the card.action.trigger
+// callback to url and, as Feishu does, replaces the clicked message's card with the
+// card the answer carries ("raw" type), so Messages shows the card as users now see it.
+// An answer that is not a JSON object leaves the message as it was.
+func (s *Server) Click(ctx context.Context, url string, a CardAction) (ClickResult, error) {
+	ev := s.CardActionEvent(a)
+	status, body, err := s.Deliver(ctx, url, ev)
+	res := ClickResult{Event: ev, Status: status, Answer: body}
+	if err != nil {
+		return res, err
+	}
+	if status != http.StatusOK {
+		return res, fmt.Errorf("card callback answered HTTP %d", status)
+	}
+	var ans callbackAnswer
+	if json.Unmarshal(body, &ans) != nil {
+		return res, nil
+	}
+	res.Toast = ans.Toast
+	if ans.Card != nil && ans.Card.Type == "raw" && len(ans.Card.Data) > 0 {
+		res.Updated = s.replaceContent(a.MessageID, string(ans.Card.Data))
+	}
+	return res, nil
+}
+
+// replaceContent sets a sent message's content, reporting whether the message exists.
+func (s *Server) replaceContent(messageID, content string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.msgIndex[messageID]
+	if ok {
+		s.messages[i].Content = content
+	}
+	return ok
+}
