@@ -3,7 +3,10 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
+
+	"acsbot/store"
 )
 
 // maxAttempts bounds how often one job is tried before it is given up as failed, so a
@@ -28,22 +31,34 @@ func (s *Server) accept(ctx context.Context, j job) {
 }
 
 // enqueue hands a job to the workers without blocking the webhook. A full queue leaves
-// the job pending in the store, where housekeeping finds it again.
+// the job pending in the store and signals the backlog feeder to queue it as soon as
+// a worker is free.
 func (s *Server) enqueue(j job) bool {
-	s.mu.Lock()
-	if s.inflight[j.Key] {
-		s.mu.Unlock()
+	if !s.claim(j.Key) {
 		return false
 	}
-	s.inflight[j.Key] = true
-	s.mu.Unlock()
 	select {
 	case s.queue <- j:
 		return true
 	default:
 		s.release(j.Key)
+		select {
+		case s.backlog <- struct{}{}:
+		default: // already signalled
+		}
 		return false
 	}
+}
+
+// claim marks a job as queued or running, and reports false if it already was.
+func (s *Server) claim(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inflight[key] {
+		return false
+	}
+	s.inflight[key] = true
+	return true
 }
 
 func (s *Server) release(key string) {
@@ -75,7 +90,10 @@ func (s *Server) process(j job) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	attempts, err := s.store.StartAttempt(ctx, j.Key)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNotPending):
+		return // finished while this copy waited in the queue: answered already
+	case err != nil:
 		s.storeFailed("start attempt", err)
 	}
 	if attempts > maxAttempts {
@@ -146,13 +164,54 @@ func (s *Server) housekeep() {
 func (s *Server) resumePending() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	for _, j := range s.pendingJobs(ctx, false) {
+		if !s.enqueue(j) && len(s.queue) == cap(s.queue) {
+			return // queue full: feedBacklog takes the untried rest, the next round the others
+		}
+	}
+}
+
+// feedBacklog queues the jobs a full queue left in the store, each as soon as a
+// worker takes the one before, so a burst above the workers' pace is answered at
+// their pace rather than a queueful per housekeeping round.
+func (s *Server) feedBacklog() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.backlog:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// A job tried before failed for a passing reason: housekeeping retries it
+		// at its own pace, not at the pace of the backlog.
+		jobs := s.pendingJobs(ctx, true)
+		cancel()
+		for _, j := range jobs {
+			if !s.claim(j.Key) {
+				continue
+			}
+			select {
+			case s.queue <- j:
+			case <-s.stop:
+				s.release(j.Key)
+				return
+			}
+		}
+	}
+}
+
+// pendingJobs reads the recorded jobs not done yet, oldest first; with untried, only
+// those no worker has started.
+func (s *Server) pendingJobs(ctx context.Context, untried bool) []job {
 	pending, err := s.store.Pending(ctx)
 	if err != nil {
 		s.storeFailed("list pending events", err)
-		return
+		return nil
 	}
+	var jobs []job
 	for _, e := range pending {
-		if !knownJob(e.Kind) {
+		if !knownJob(e.Kind) || (untried && e.Attempts > 0) {
 			continue
 		}
 		var j job
@@ -163,10 +222,9 @@ func (s *Server) resumePending() {
 		}
 		j.Kind = e.Kind
 		s.seen.SetDefault(j.Key, true)
-		if !s.enqueue(j) && len(s.queue) == cap(s.queue) {
-			return // queue full: the rest waits for the next round
-		}
+		jobs = append(jobs, j)
 	}
+	return jobs
 }
 
 // expireMemory drops expired entries from the in-memory caches; reads already

@@ -80,6 +80,8 @@ type Server struct {
 	ready    atomic.Bool
 	// storeErrLogged rate-limits the log line for a failing store to one a minute.
 	storeErrLogged atomic.Int64
+	// backlog is signalled when a full queue left a job in the store.
+	backlog chan struct{}
 }
 
 // New builds the server and registers the Feishu handlers. Call Start before serving.
@@ -112,6 +114,7 @@ func New(d Deps) *Server {
 		s.workers = 8
 	}
 	s.queue = make(chan job, 4*s.workers)
+	s.backlog = make(chan struct{}, 1)
 	s.dispatcher = dispatcher.NewEventDispatcher(d.Config.Feishu.VerificationToken.Value(), d.Config.Feishu.EncryptKey.Value())
 	s.dispatcher.InitConfig(larkevent.WithLogger(sdkLogger{}))
 	s.dispatcher.
@@ -154,8 +157,9 @@ func (s *Server) Start() {
 		s.wg.Add(1)
 		go s.work()
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.housekeep()
+	go s.feedBacklog()
 	s.ready.Store(true)
 }
 
