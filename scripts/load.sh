@@ -10,7 +10,7 @@
 #
 # Environment: DURATION (each main run, default 60s), RATES (the fixed rates,
 # default "200 1000"), STEP_DURATION (each search step, default 15s), STEPS (the
-# rates the search tries, in order, default "500 1000 1500 2000 3000 4000 6000 8000").
+# rates the search tries, in order, default "200 500 1000 1500 2000 3000 4000 6000 8000").
 # A step is sustained when every delivery is acked, the generator and the acks keep
 # within 5% of the rate, ack p99 stays under 100 ms and the last reply comes within
 # 5 s of the last send. Exits 1 if any command went unanswered or was answered twice.
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-60s}"
 RATES="${RATES:-200 1000}"
 STEP_DURATION="${STEP_DURATION:-15s}"
-STEPS="${STEPS:-500 1000 1500 2000 3000 4000 6000 8000}"
+STEPS="${STEPS:-200 500 1000 1500 2000 3000 4000 6000 8000}"
 
 go build -o bin/acsbot ./cmd/bot
 go build -o bin/loadgen ./cmd/loadgen
