@@ -26,25 +26,30 @@ const PageSize = 50
 const maxPage = math.MaxInt32
 
 // PageAction is what a Prev/Next button asks for. On the wire it is the button's
-// callback value {"a":"page","q":"noface","p":2}, kept short because it rides in
-// every button of every list card.
+// callback value {"a":"page","q":"noface","p":2,"l":"en_us"}, kept short because it
+// rides in every button of every list card.
 type PageAction struct {
 	Kind ListKind
 	Page int // 1-based
+	// Lang is the language of the card the button is on, so the next page keeps
+	// it; "" for a button made before buttons carried it.
+	Lang command.Lang
 }
 
 // pageValue is PageAction as the callback value carries it.
 type pageValue struct {
-	A string   `json:"a"`
-	Q ListKind `json:"q"`
-	P int      `json:"p"`
+	A string       `json:"a"`
+	Q ListKind     `json:"q"`
+	P int          `json:"p"`
+	L command.Lang `json:"l,omitempty"`
 }
 
-func (p PageAction) value() pageValue { return pageValue{A: "page", Q: p.Kind, P: p.Page} }
+func (p PageAction) value() pageValue { return pageValue{A: "page", Q: p.Kind, P: p.Page, L: p.Lang} }
 
 // ParsePageAction reads a Prev/Next callback value. The page may arrive as a
 // JSON number (float64), a string, or an int when built in process; anything
-// else, an unknown list or a page below 1 is refused.
+// else, an unknown list or a page below 1 is refused. A language the bot does not
+// speak is dropped, not refused: the page still comes, in bot.language.
 func ParsePageAction(value map[string]any) (PageAction, bool) {
 	if a, _ := value["a"].(string); a != "page" {
 		return PageAction{}, false
@@ -58,7 +63,11 @@ func ParsePageAction(value map[string]any) (PageAction, bool) {
 	if !ok {
 		return PageAction{}, false
 	}
-	return PageAction{Kind: kind, Page: page}, true
+	lang, _ := value["l"].(string)
+	if l := command.Lang(lang); l != command.EN && l != command.ZH {
+		lang = ""
+	}
+	return PageAction{Kind: kind, Page: page, Lang: command.Lang(lang)}, true
 }
 
 func pageNumber(v any) (int, bool) {
@@ -163,10 +172,10 @@ func List(v View, kind ListKind, users []acs.User, page int) Card {
 		c.Header.Subtitle = &sub
 		var buttons []Button
 		if page > 1 {
-			buttons = append(buttons, callbackButton(t.prev, "default", PageAction{Kind: kind, Page: page - 1}.value()))
+			buttons = append(buttons, callbackButton(t.prev, "default", PageAction{Kind: kind, Page: page - 1, Lang: v.Lang}.value()))
 		}
 		if page < pages {
-			buttons = append(buttons, callbackButton(t.next, "primary", PageAction{Kind: kind, Page: page + 1}.value()))
+			buttons = append(buttons, callbackButton(t.next, "primary", PageAction{Kind: kind, Page: page + 1, Lang: v.Lang}.value()))
 		}
 		c.Body.Elements = append(c.Body.Elements, buttonRow(buttons...))
 	}

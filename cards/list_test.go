@@ -238,10 +238,13 @@ func TestParsePageAction(t *testing.T) {
 		want  PageAction
 		ok    bool
 	}{
-		{"JSON number", map[string]any{"a": "page", "q": "noface", "p": float64(2)}, PageAction{NoFace, 2}, true},
-		{"string page", map[string]any{"a": "page", "q": "nocard", "p": "3"}, PageAction{NoCard, 3}, true},
-		{"int page", map[string]any{"a": "page", "q": "noface", "p": 4}, PageAction{NoFace, 4}, true},
-		{"extra keys are ignored", map[string]any{"a": "page", "q": "noface", "p": float64(1), "x": "y"}, PageAction{NoFace, 1}, true},
+		{"JSON number", map[string]any{"a": "page", "q": "noface", "p": float64(2)}, PageAction{Kind: NoFace, Page: 2}, true},
+		{"string page", map[string]any{"a": "page", "q": "nocard", "p": "3"}, PageAction{Kind: NoCard, Page: 3}, true},
+		{"int page", map[string]any{"a": "page", "q": "noface", "p": 4}, PageAction{Kind: NoFace, Page: 4}, true},
+		{"extra keys are ignored", map[string]any{"a": "page", "q": "noface", "p": float64(1), "x": "y"}, PageAction{Kind: NoFace, Page: 1}, true},
+		{"card language kept", map[string]any{"a": "page", "q": "noface", "p": float64(2), "l": "en_us"}, PageAction{Kind: NoFace, Page: 2, Lang: command.EN}, true},
+		{"unknown language dropped", map[string]any{"a": "page", "q": "noface", "p": float64(2), "l": "fr_fr"}, PageAction{Kind: NoFace, Page: 2}, true},
+		{"language not a string dropped", map[string]any{"a": "page", "q": "nocard", "p": float64(2), "l": 7}, PageAction{Kind: NoCard, Page: 2}, true},
 		{"nil map", nil, PageAction{}, false},
 		{"empty map", map[string]any{}, PageAction{}, false},
 		{"other action", map[string]any{"a": "remind", "q": "noface", "p": float64(1)}, PageAction{}, false},
@@ -275,7 +278,7 @@ func TestParsePageAction(t *testing.T) {
 // TestPageActionRoundTrip: what a Prev/Next button carries, after Feishu echoes
 // it back as JSON, parses to the page the button promised.
 func TestPageActionRoundTrip(t *testing.T) {
-	for _, want := range []PageAction{{NoFace, 1}, {NoCard, 2}, {NoFace, 2000}} {
+	for _, want := range []PageAction{{NoFace, 1, ""}, {NoCard, 2, command.EN}, {NoFace, 2000, command.ZH}} {
 		t.Run(string(want.Kind)+"_"+strconv.Itoa(want.Page), func(t *testing.T) {
 			raw, err := json.Marshal(want.value())
 			if err != nil {

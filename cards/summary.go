@@ -101,7 +101,7 @@ func DailySummary(v View, d Daily) Card {
 		c.Body.Elements = append(c.Body.Elements,
 			md(t.noFaceHead(count(len(shown)), total)),
 			personList(shown),
-			callbackButton(t.showAll(total), "default", PageAction{Kind: NoFace, Page: 1}.value()),
+			callbackButton(t.showAll(total), "default", PageAction{Kind: NoFace, Page: 1, Lang: v.Lang}.value()),
 		)
 	}
 	if chart, ok := trendChart(d.Trend); ok {

@@ -43,12 +43,15 @@ func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTrigge
 		// After a restart nothing is cached yet: start a scan and ask for a retry
 		// rather than make Feishu wait past its 3 s.
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), s.jobTimeout)
 			defer cancel()
 			_, _ = s.dir.Get(ctx)
 		}()
 		s.metrics.Commands.WithLabelValues("page", "loading").Inc()
 		return toast("info", lang, "Loading the directory, try again in a few seconds.", "正在加载门禁名单，请几秒后再试。"), nil
+	}
+	if pa.Lang != "" {
+		lang = pa.Lang
 	}
 	_, p2p := s.p2pChats.Get(chatID)
 	v := s.view(lang, snap, role == command.Admin && p2p)
