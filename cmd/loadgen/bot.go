@@ -116,9 +116,9 @@ func (b *botProc) awaitReady(ctx context.Context, addr <-chan string) error {
 	case a := <-addr:
 		b.url = "http://" + a
 	case <-b.exited:
-		return fmt.Errorf("bot exited at start (%v); its log: %s", b.waitErr, b.logPath)
+		return fmt.Errorf("bot exited at start (%v); its log ends:\n%s", b.waitErr, logTail(b.logPath))
 	case <-ctx.Done():
-		return fmt.Errorf("bot did not listen within %s; its log: %s", startupTimeout, b.logPath)
+		return fmt.Errorf("bot did not listen within %s; its log ends:\n%s", startupTimeout, logTail(b.logPath))
 	}
 	for {
 		if healthy(ctx, b.url) {
@@ -126,12 +126,26 @@ func (b *botProc) awaitReady(ctx context.Context, addr <-chan string) error {
 		}
 		select {
 		case <-b.exited:
-			return fmt.Errorf("bot exited at start (%v); its log: %s", b.waitErr, b.logPath)
+			return fmt.Errorf("bot exited at start (%v); its log ends:\n%s", b.waitErr, logTail(b.logPath))
 		case <-ctx.Done():
-			return fmt.Errorf("bot not healthy within %s; its log: %s", startupTimeout, b.logPath)
+			return fmt.Errorf("bot not healthy within %s; its log ends:\n%s", startupTimeout, logTail(b.logPath))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// tailLines is how much of the bot's log an error shows: the log lives in a temp
+// dir that goes when the run ends.
+const tailLines = 20
+
+// logTail is the end of the bot's log. The bot never logs a secret.
+func logTail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Sprintf("(cannot read %s: %v)", path, err)
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-tailLines):], "\n")
 }
 
 func healthy(ctx context.Context, url string) bool {
@@ -162,7 +176,7 @@ func (b *botProc) stop() error {
 		return fmt.Errorf("bot did not stop within %s of SIGTERM; killed", stopGrace)
 	}
 	if b.waitErr != nil {
-		return fmt.Errorf("bot exit: %w; its log: %s", b.waitErr, b.logPath)
+		return fmt.Errorf("bot exit: %w; its log ends:\n%s", b.waitErr, logTail(b.logPath))
 	}
 	return nil
 }

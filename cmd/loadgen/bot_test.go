@@ -1,8 +1,11 @@
 package main
 
 import (
+	"context"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -90,5 +93,20 @@ func TestWithoutBotSecrets(t *testing.T) {
 	got := withoutBotSecrets([]string{"PATH=/bin", "ACSBOT_FEISHU_APP_SECRET=x", "HOME=/root", "ACSBOT_FEISHU_ENCRYPT_KEY=y"})
 	if want := []string{"PATH=/bin", "HOME=/root"}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// A bot that dies at start is reported with the end of its log, which goes with
+// the run's temp dir.
+func TestStartBotReportsAnEarlyExit(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "acsbot")
+	script := "#!/bin/sh\necho 'acsbot: config: access.admins: at least one admin is required' >&2\nexit 2\n"
+	if err := os.WriteFile(bin, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	_, err := startBot(context.Background(), bin, filepath.Join(dir, "config.yaml"), nil, dir)
+	if err == nil || !strings.Contains(err.Error(), "exit status 2") || !strings.Contains(err.Error(), "at least one admin is required") {
+		t.Fatalf("startBot = %v, want the exit status and the log's last line", err)
 	}
 }

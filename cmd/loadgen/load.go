@@ -75,9 +75,6 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 	client := newClient(cfg.Conns)
 	f := fire(ctx, client, bot.url, pl.deliveries, cfg.Rate, cfg.Conns)
 	f.tally(&r, pl.deliveries)
-	if r.End, err = bot.footprint(ctx); err != nil {
-		return r, err
-	}
 
 	logf("waiting up to %s for %d replies", cfg.ReplyWait, r.Unique)
 	_, _, last := waitReplies(ctx, p.replies, pl.messageIDs, cfg.ReplyWait)
@@ -85,6 +82,10 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 		r.ReplyDrain = last.Sub(f.lastSent)
 	}
 	r.ACSLoad = p.fake.ACSListCalls() - r.ACSWarmup
+	// Measured once the work is done: a backlog still being answered is load.
+	if r.End, err = bot.footprint(ctx); err != nil {
+		return r, err
+	}
 
 	client.CloseIdleConnections()
 	logf("settling for %s", cfg.Settle)

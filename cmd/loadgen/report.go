@@ -41,7 +41,10 @@ type Result struct {
 
 	ACSWarmup, ACSLoad int // ACS list calls during the warm-up and during the load
 
-	Start, End, Settled Footprint // before the load, right after it, after settling
+	// Start is before the load; End once it stopped and every reply was sent (or
+	// the wait for them ran out), keep-alive connections still open; Settled after
+	// those closed and the bot idled.
+	Start, End, Settled Footprint
 }
 
 // percentile is the nearest-rank p-th percentile (0 < p <= 100) of sorted.
@@ -114,21 +117,21 @@ const goroutineSlack = 5
 
 // Leaks describes what did not come back down after the load, "" if all did. RSS
 // may stay above its start (Go returns freed memory to the OS slowly) but must not
-// grow once the load has stopped.
+// grow once the work is done.
 func (r Result) Leaks() string {
 	var out []string
 	if r.Settled.Goroutines > r.Start.Goroutines+goroutineSlack {
 		out = append(out, fmt.Sprintf("goroutines %d at start, %d after settling", r.Start.Goroutines, r.Settled.Goroutines))
 	}
 	if r.Settled.RSSKB > r.End.RSSKB+r.End.RSSKB/20 {
-		out = append(out, fmt.Sprintf("RSS grew after the load: %s → %s", mb(r.End.RSSKB), mb(r.Settled.RSSKB)))
+		out = append(out, fmt.Sprintf("RSS grew while idle: %s → %s", mb(r.End.RSSKB), mb(r.Settled.RSSKB)))
 	}
 	return strings.Join(out, "; ")
 }
 
 // Header is the markdown table header for Row.
 func Header() string {
-	return "| rate/s | duration | sent (re-deliveries, callbacks) | sent/s | acks/s | errors | ack p50 | ack p99 | ack max | replies / unique commands | duplicates answered | last reply after load | ACS list calls (warm-up + load) | RSS MB start / end / settled | goroutines start / end / settled | sustained |\n" +
+	return "| rate/s | duration | sent (re-deliveries, callbacks) | sent/s | acks/s | errors | ack p50 | ack p99 | ack max | replies / unique commands | duplicates answered | last reply after load | ACS list calls (warm-up + load) | RSS MB start / after / settled | goroutines start / after / settled | sustained |\n" +
 		"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 }
 

@@ -76,7 +76,7 @@ func TestVerdicts(t *testing.T) {
 		{"replies lag", func(r *Result) { r.ReplyDrain = 6 * time.Second }, "", "replies lagged 6s", ""},
 		{"goroutines stay up", func(r *Result) { r.Settled.Goroutines = 26 }, "", "", "goroutines 20 at start, 26 after settling"},
 		{"goroutines within slack", func(r *Result) { r.Settled.Goroutines = 25 }, "", "", ""},
-		{"RSS grows after the load", func(r *Result) { r.Settled.RSSKB = 32000 }, "", "", "RSS grew after the load: 29.3 → 31.2"},
+		{"RSS grows after the load", func(r *Result) { r.Settled.RSSKB = 32000 }, "", "", "RSS grew while idle: 29.3 → 31.2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
