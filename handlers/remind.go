@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"acsbot/cards"
 	"acsbot/command"
 	"acsbot/feishu"
+	"acsbot/store"
 )
 
 // remindConfirm answers /remind noface with a confirm card: who would get a direct
@@ -70,7 +72,17 @@ func (s *Server) onReminderAction(ctx context.Context, ev *callback.CardActionTr
 		s.metrics.Commands.WithLabelValues("remind_click", "refused").Inc()
 		return toast("error", lang, "Only access-control admins can send reminders.", "只有门禁管理员可以发送提醒。"), nil
 	}
-	claimed, err := s.store.ClaimAction(ctx, ra.ID, s.now())
+	j := job{
+		Kind:       jobRemind,
+		Key:        "remind:" + ra.ID,
+		Sender:     ids{OpenID: ev.Event.Operator.OpenID},
+		ReceivedAt: s.now(),
+		Extra:      map[string]string{"action": ra.ID},
+	}
+	if ev.Event.Context != nil {
+		j.MessageID, j.ChatID = ev.Event.Context.OpenMessageID, ev.Event.Context.OpenChatID
+	}
+	claimed, err := s.claimAction(ctx, ra, j)
 	if err != nil {
 		s.storeFailed("claim reminder action", err)
 		return toast("error", lang, "Something went wrong; please click again.", "出了点问题，请再点一次。"), nil
@@ -83,17 +95,8 @@ func (s *Server) onReminderAction(ctx context.Context, ev *callback.CardActionTr
 		s.metrics.Commands.WithLabelValues("remind_click", "cancelled").Inc()
 		return toast("info", lang, "Cancelled: nobody was reminded.", "已取消，没有发送任何提醒。"), nil
 	}
-	j := job{
-		Kind:       jobRemind,
-		Key:        "remind:" + ra.ID,
-		Sender:     ids{OpenID: ev.Event.Operator.OpenID},
-		ReceivedAt: s.now(),
-		Extra:      map[string]string{"action": ra.ID},
-	}
-	if ev.Event.Context != nil {
-		j.MessageID, j.ChatID = ev.Event.Context.OpenMessageID, ev.Event.Context.OpenChatID
-	}
-	s.accept(ctx, j)
+	s.seen.SetDefault(j.Key, true)
+	s.enqueue(j)
 	s.metrics.Commands.WithLabelValues("remind_click", "ok").Inc()
 	total := 0
 	if snap := s.dir.Cached(); snap != nil {
@@ -103,6 +106,20 @@ func (s *Server) onReminderAction(ctx context.Context, ev *callback.CardActionTr
 		Toast: toast("success", lang, "Sending reminders…", "正在发送提醒…").Toast,
 		Card:  &callback.Card{Type: "raw", Data: cards.ReminderProgress(lang, 0, total)},
 	}, nil
+}
+
+// claimAction spends a confirm card's buttons. Send records its round, j, in the
+// same transaction: a crash between a claim and a record of their own would leave
+// the card saying "already done" to every click and no round to run.
+func (s *Server) claimAction(ctx context.Context, ra cards.ReminderAction, j job) (bool, error) {
+	if !ra.Send {
+		return s.store.ClaimAction(ctx, ra.ID, s.now(), nil)
+	}
+	payload, err := json.Marshal(j)
+	if err != nil {
+		return false, fmt.Errorf("encode reminder round: %w", err)
+	}
+	return s.store.ClaimAction(ctx, ra.ID, s.now(), &store.Work{Key: j.Key, Kind: j.Kind, Payload: payload})
 }
 
 // Pacing of a reminder round. Feishu allows 50 messages a second and 1000 a minute

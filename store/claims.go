@@ -45,15 +45,31 @@ func (s *Store) ReleaseReminder(ctx context.Context, userID string) error {
 	return nil
 }
 
+// Work is what a claimed card action starts, recorded in the inbox as Record
+// records a delivery: pending until the worker marks it done.
+type Work struct {
+	Key, Kind string
+	Payload   []byte // required: the job as the worker reads it back
+}
+
 // ClaimAction claims a one-shot card action, such as a confirm card's Send button,
 // by an id the card carries. Only the first claim of an id returns true, so a
 // second click, a concurrent click or a re-delivered callback does nothing.
 // Claims are kept for good: an old card's button stays spent.
-func (s *Store) ClaimAction(ctx context.Context, actionID string, now time.Time) (ok bool, err error) {
+//
+// With work, the claim and the work's inbox record are one transaction: a crash
+// between two commits would leave the button spent and the work never done, and
+// Feishu does not re-deliver a card callback. A claim that loses records nothing.
+func (s *Store) ClaimAction(ctx context.Context, actionID string, now time.Time, work *Work) (ok bool, err error) {
 	if actionID == "" {
 		return false, errors.New("claim action: empty action id")
 	}
-	res, err := s.w.ExecContext(ctx,
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("claim action %s: %w", actionID, err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, err := tx.ExecContext(ctx,
 		`INSERT INTO actions (action_id, at) VALUES (?, ?) ON CONFLICT DO NOTHING`,
 		actionID, now.UnixMilli())
 	if err != nil {
@@ -63,5 +79,16 @@ func (s *Store) ClaimAction(ctx context.Context, actionID string, now time.Time)
 	if err != nil {
 		return false, fmt.Errorf("claim action %s: %w", actionID, err)
 	}
-	return n == 1, nil
+	if n == 0 {
+		return false, nil
+	}
+	if work != nil {
+		if _, err := tx.ExecContext(ctx, recordSQL, work.Key, work.Kind, work.Payload, now.UnixMilli()); err != nil {
+			return false, fmt.Errorf("claim action %s: record %s: %w", actionID, work.Key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("claim action %s: %w", actionID, err)
+	}
+	return true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestClaimAction(t *testing.T) {
 		{"another card", "remind-noface-2", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, err := s.ClaimAction(ctx, tc.id, t0)
+			ok, err := s.ClaimAction(ctx, tc.id, t0, nil)
 			if err != nil || ok != tc.wantOK {
 				t.Errorf("ClaimAction(%q) = %v, %v; want %v", tc.id, ok, err, tc.wantOK)
 			}
@@ -88,13 +89,13 @@ func TestClaimAction(t *testing.T) {
 	}
 	t.Run("concurrent clicks", func(t *testing.T) {
 		if got := countWins(t, 20, func(int) (bool, error) {
-			return s.ClaimAction(ctx, "remind-noface-3", t0)
+			return s.ClaimAction(ctx, "remind-noface-3", t0, nil)
 		}); got != 1 {
 			t.Errorf("%d clicks won, want 1", got)
 		}
 	})
 	t.Run("empty id", func(t *testing.T) {
-		if _, err := s.ClaimAction(ctx, "", t0); err == nil {
+		if _, err := s.ClaimAction(ctx, "", t0, nil); err == nil {
 			t.Error("ClaimAction with no id succeeded")
 		}
 	})
@@ -106,7 +107,7 @@ func TestClaimAction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ok, err := s.ClaimAction(ctx, "remind-noface-1", t0.Add(72*time.Hour))
+		ok, err := s.ClaimAction(ctx, "remind-noface-1", t0.Add(72*time.Hour), nil)
 		if err != nil || ok {
 			t.Errorf("ClaimAction after reopen = %v, %v; want false", ok, err)
 		}
@@ -117,6 +118,45 @@ func TestClaimAction(t *testing.T) {
 }
 
 // countWins runs claim(0) to claim(n-1) at once and returns how many returned true.
+// The work a claimed action starts is recorded with the claim or not at all: a
+// crash can no longer leave a confirm card spent with no round to run.
+func TestClaimActionRecordsItsWork(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	work := func(key string) *Work { return &Work{Key: key, Kind: "remind", Payload: []byte(`{}`)} }
+	for _, tc := range []struct {
+		name, id string
+		work     *Work
+		wantOK   bool
+		wantErr  bool
+	}{
+		{"Send", "card-1", work("remind:card-1"), true, false},
+		{"Send again", "card-1", work("remind:card-1-again"), false, false},
+		{"Cancel", "card-2", nil, true, false},
+		{"Send after Cancel", "card-2", work("remind:card-2"), false, false},
+		{"a record that fails (no payload)", "card-3", &Work{Key: "remind:card-3", Kind: "remind"}, false, true},
+		{"took the claim back with it", "card-3", work("remind:card-3"), true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, err := s.ClaimAction(ctx, tc.id, t0, tc.work)
+			if ok != tc.wantOK || (err != nil) != tc.wantErr {
+				t.Errorf("ClaimAction(%q) = %v, %v; want %v (error: %v)", tc.id, ok, err, tc.wantOK, tc.wantErr)
+			}
+		})
+	}
+	pending, err := s.Pending(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, e := range pending {
+		keys = append(keys, e.Kind+" "+e.Key)
+	}
+	if want := []string{"remind remind:card-1", "remind remind:card-3"}; !slices.Equal(keys, want) {
+		t.Errorf("recorded work %q, want %q", keys, want)
+	}
+}
+
 func countWins(t *testing.T, n int, claim func(i int) (bool, error)) int {
 	t.Helper()
 	var wg sync.WaitGroup

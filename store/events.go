@@ -16,6 +16,9 @@ type Event struct {
 	Attempts   int       // StartAttempt calls so far
 }
 
+// recordSQL records a delivery, or nothing if its key is recorded already.
+const recordSQL = `INSERT INTO events (key, kind, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`
+
 // Record stores a delivery under key before the webhook answers 200, and reports
 // whether the key is new. Only a fresh delivery is to be processed: a re-delivery
 // of a recorded key, pending or finished, is acknowledged and ignored. The insert
@@ -28,9 +31,7 @@ func (s *Store) Record(ctx context.Context, key, kind string, payload []byte, no
 	if payload == nil {
 		payload = []byte{}
 	}
-	res, err := s.w.ExecContext(ctx,
-		`INSERT INTO events (key, kind, payload, received_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
-		key, kind, payload, now.UnixMilli())
+	res, err := s.w.ExecContext(ctx, recordSQL, key, kind, payload, now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("record event %s: %w", key, err)
 	}
