@@ -27,6 +27,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// CallTimeout bounds one Feishu API call; 0 means 10 s. The fault tests shorten
+	// it to see a hung call retried within seconds.
+	CallTimeout time.Duration
+	// JobTimeout bounds the answer to one command; 0 means 2 minutes.
+	JobTimeout time.Duration
 }
 
 // App is a built bot, ready to serve.
@@ -40,8 +45,8 @@ type App struct {
 	http    *http.Server
 }
 
-// callTimeout bounds one Feishu API call.
-const callTimeout = 10 * time.Second
+// defaultCallTimeout bounds one Feishu API call.
+const defaultCallTimeout = 10 * time.Second
 
 // New builds the bot: it opens the store and asks Feishu who the bot is. It fails with
 // a clear error when either is impossible.
@@ -52,7 +57,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	}
 	st, err := store.Open(cfg.Store.Path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("store.path: %w", err)
+	}
+	callTimeout := o.CallTimeout
+	if callTimeout <= 0 {
+		callTimeout = defaultCallTimeout
 	}
 	m := metrics.New()
 	fc := feishu.NewClient(feishu.ClientConfig{
@@ -90,16 +99,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Now:       o.Now,
 	})
 	srv := handlers.New(handlers.Deps{
-		Config:    cfg,
-		Feishu:    fc,
-		Directory: dir,
-		Store:     st,
-		Commands:  command.Default(),
-		Scheduler: sched,
-		Metrics:   m,
-		Logger:    log,
-		BotOpenID: botID,
-		Now:       o.Now,
+		Config:     cfg,
+		Feishu:     fc,
+		Directory:  dir,
+		Store:      st,
+		Commands:   command.Default(),
+		Scheduler:  sched,
+		Metrics:    m,
+		Logger:     log,
+		BotOpenID:  botID,
+		Now:        o.Now,
+		JobTimeout: o.JobTimeout,
 	})
 	return &App{cfg: cfg, log: log, store: st, server: srv, sched: sched, metrics: m}, nil
 }

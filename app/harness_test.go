@@ -45,6 +45,7 @@ type harness struct {
 	storeDir string
 	clock    *testClock // nil: real time
 	logs     io.Writer  // nil: the bot's log is discarded (shown with -v)
+	opts     harnessOpts
 }
 
 type harnessOpts struct {
@@ -55,6 +56,9 @@ type harnessOpts struct {
 	clock *testClock
 	// logs, when set, receives the bot's log at debug level, for tests that read it.
 	logs io.Writer
+	// callTimeout and jobTimeout, when set, shorten the bot's Feishu call and
+	// command timeouts (app.Options), for tests of calls that hang.
+	callTimeout, jobTimeout time.Duration
 }
 
 // testClock is a clock a test moves by hand.
@@ -126,7 +130,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	fake.SetChat(readerChat, "Facility team")
 	fake.SetChat(otherChat, "Lunch")
 
-	h := &harness{t: t, fake: fake, storeDir: t.TempDir(), clock: o.clock, logs: o.logs}
+	h := &harness{t: t, fake: fake, storeDir: t.TempDir(), clock: o.clock, logs: o.logs, opts: o}
 	yaml := fmt.Sprintf(`
 server: {addr: "127.0.0.1:0"}
 feishu: {app_id: cli_test0001, base_url: %q}
@@ -159,7 +163,7 @@ func (h *harness) start() {
 	case testing.Verbose():
 		log = slog.New(slog.NewTextHandler(testWriter{h.t}, nil))
 	}
-	opts := app.Options{Logger: log}
+	opts := app.Options{Logger: log, CallTimeout: h.opts.callTimeout, JobTimeout: h.opts.jobTimeout}
 	if h.clock != nil {
 		opts.Now = h.clock.Now
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"acsbot/acs"
 	"acsbot/cards"
@@ -33,7 +34,9 @@ func (s *Server) answer(ctx context.Context, j job) error {
 	if !p.Known {
 		name = "unknown"
 	}
-	card, outcome, err := s.run(ctx, j, p, role)
+	runCtx, cancel := commandContext(ctx)
+	card, outcome, err := s.run(runCtx, j, p, role)
+	cancel()
 	if err != nil {
 		s.metrics.Commands.WithLabelValues(name, "retry").Inc()
 		return fmt.Errorf("run %s: %w", name, err)
@@ -52,6 +55,18 @@ func (s *Server) answer(ctx context.Context, j job) error {
 	}
 	s.metrics.Commands.WithLabelValues(name, outcome).Inc()
 	return nil
+}
+
+// commandContext is ctx less an eighth of its time, kept for the reply: a command
+// that runs out of time (a directory scan slower than the job's budget) is still
+// answered with an error card, where sharing one deadline would leave no time to
+// send even that, and the asker would hear nothing.
+func commandContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithDeadline(ctx, deadline.Add(-time.Until(deadline)/8))
 }
 
 // replyUUID derives the reply's Feishu idempotency key from the message id, so a

@@ -43,7 +43,7 @@ func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTrigge
 		// After a restart nothing is cached yet: start a scan and ask for a retry
 		// rather than make Feishu wait past its 3 s.
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), s.jobTimeout)
 			defer cancel()
 			_, _ = s.dir.Get(ctx)
 		}()

@@ -83,7 +83,7 @@ func (s *Server) work() {
 // process answers one job and records the outcome. A job whose answer could not be
 // sent for a passing reason stays pending and is tried again by housekeeping.
 func (s *Server) process(j job) {
-	timeout := jobTimeout
+	timeout := s.jobTimeout
 	if j.Kind == jobRemind {
 		timeout = remindTimeout
 	}
@@ -98,6 +98,7 @@ func (s *Server) process(j job) {
 	}
 	if attempts > maxAttempts {
 		s.log.Error("giving up on event", "key", j.Key, "attempts", attempts)
+		s.metrics.EventsGivenUp.Inc()
 		if err := s.store.MarkFailed(ctx, j.Key, "too many attempts", s.now()); err != nil {
 			s.storeFailed("mark event failed", err)
 		}
@@ -111,8 +112,8 @@ func (s *Server) process(j job) {
 	s.metrics.ReplyLatency.Observe(s.now().Sub(j.ReceivedAt).Seconds())
 }
 
-// jobTimeout bounds one answer: a cold scan of a large directory plus the reply.
-const jobTimeout = 2 * time.Minute
+// defaultJobTimeout bounds one answer: a cold scan of a large directory plus the reply.
+const defaultJobTimeout = 2 * time.Minute
 
 // do runs one job of any kind. An error leaves the job pending, to be tried again.
 func (s *Server) do(ctx context.Context, j job) error {

@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -44,6 +45,8 @@ type Deps struct {
 	Now func() time.Time
 	// Workers is the size of the pool that answers commands; 0 means 8.
 	Workers int
+	// JobTimeout bounds the answer to one command; 0 means 2 minutes.
+	JobTimeout time.Duration
 }
 
 // Server is the bot's HTTP side and its worker pool.
@@ -70,14 +73,15 @@ type Server struct {
 	// the "entered" event every time someone opens the chat.
 	welcomed *gocache.Cache
 
-	queue    chan job
-	workers  int
-	mu       sync.Mutex
-	inflight map[string]bool
-	wg       sync.WaitGroup
-	stop     chan struct{}
-	stopOnce sync.Once
-	ready    atomic.Bool
+	queue      chan job
+	workers    int
+	jobTimeout time.Duration
+	mu         sync.Mutex
+	inflight   map[string]bool
+	wg         sync.WaitGroup
+	stop       chan struct{}
+	stopOnce   sync.Once
+	ready      atomic.Bool
 	// storeErrLogged rate-limits the log line for a failing store to one a minute.
 	storeErrLogged atomic.Int64
 	// backlog is signalled when a full queue left a job in the store.
@@ -100,18 +104,22 @@ func New(d Deps) *Server {
 		// No janitors (cleanup interval 0): go-cache stops one only when its cache is
 		// garbage collected, so each Server would leave three goroutines behind after
 		// Stop. Housekeeping deletes expired entries instead.
-		seen:     gocache.New(dedupeRetention, 0),
-		p2pChats: gocache.New(14*24*time.Hour, 0),
-		welcomed: gocache.New(welcomeEvery, 0),
-		workers:  d.Workers,
-		inflight: map[string]bool{},
-		stop:     make(chan struct{}),
+		seen:       gocache.New(dedupeRetention, 0),
+		p2pChats:   gocache.New(14*24*time.Hour, 0),
+		welcomed:   gocache.New(welcomeEvery, 0),
+		workers:    d.Workers,
+		jobTimeout: d.JobTimeout,
+		inflight:   map[string]bool{},
+		stop:       make(chan struct{}),
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	if s.workers <= 0 {
 		s.workers = 8
+	}
+	if s.jobTimeout <= 0 {
+		s.jobTimeout = defaultJobTimeout
 	}
 	s.queue = make(chan job, 4*s.workers)
 	s.backlog = make(chan struct{}, 1)
@@ -187,6 +195,7 @@ func (s *Server) healthz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
+		s.storeFailed("health probe", err)
 		body["status"], body["store"], status = "unhealthy", "failing", http.StatusServiceUnavailable
 	} else {
 		body["store"] = "ok"
@@ -267,8 +276,14 @@ func (s *Server) firstSeen(ctx context.Context, key, kind string, payload []byte
 	return fresh
 }
 
-// storeFailed logs a store failure at most once a minute, not once per event.
+// storeFailed counts a store failure and logs it at most once a minute, not once
+// per event. An event the store does not know is not one: it came while the store
+// was failing and lives in memory only.
 func (s *Server) storeFailed(op string, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	s.metrics.StoreErrors.WithLabelValues(op).Inc()
 	now := s.now().Unix()
 	last := s.storeErrLogged.Load()
 	if now-last >= 60 && s.storeErrLogged.CompareAndSwap(last, now) {

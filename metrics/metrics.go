@@ -35,6 +35,11 @@ type Metrics struct {
 	ReplyLatency prometheus.Histogram
 	// MessagesSent counts reply/send/patch calls by kind and result.
 	MessagesSent *prometheus.CounterVec
+	// EventsGivenUp counts recorded events dropped after too many failed attempts.
+	EventsGivenUp prometheus.Counter
+	// StoreErrors counts failed store operations, by operation; the log says so only
+	// once a minute.
+	StoreErrors *prometheus.CounterVec
 }
 
 // New builds the collectors on a fresh registry that also carries the Go runtime
@@ -74,6 +79,12 @@ func New() *Metrics {
 		MessagesSent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "acsbot_messages_total", Help: "Message API calls, by kind (reply, send, patch) and result.",
 		}, []string{"kind", "result"}),
+		EventsGivenUp: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "acsbot_events_given_up_total", Help: "Recorded events dropped after too many failed attempts.",
+		}),
+		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "acsbot_store_errors_total", Help: "Failed store operations, by operation.",
+		}, []string{"op"}),
 	}
 	f(m.EventsReceived)
 	f(m.EventsDeduped)
@@ -84,6 +95,8 @@ func New() *Metrics {
 	f(m.ScanDuration)
 	f(m.ReplyLatency)
 	f(m.MessagesSent)
+	f(m.EventsGivenUp)
+	f(m.StoreErrors)
 	return m
 }
 

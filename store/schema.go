@@ -71,10 +71,19 @@ CREATE TABLE actions (
 	at        INTEGER NOT NULL
 ) STRICT;
 `
+
+	// schemaV3 is a table whose rows are larger than a page, so every health probe
+	// needs a page of its own (see Ping).
+	schemaV3 = `
+CREATE TABLE health_pages (
+	id  INTEGER PRIMARY KEY,
+	pad BLOB NOT NULL
+) STRICT;
+`
 )
 
 // schemaSteps lists the scripts in order: script i moves version i to i+1.
-func schemaSteps() []string { return []string{schemaV1, schemaV2} }
+func schemaSteps() []string { return []string{schemaV1, schemaV2, schemaV3} }
 
 // migrate applies the scripts the database has not seen yet, all in one
 // transaction: a crash mid-way leaves the old version intact. The version is read

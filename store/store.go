@@ -50,6 +50,7 @@ const (
 // SQLite primary result codes this package turns into clearer errors.
 const (
 	codeReadOnly = 8
+	codeFull     = 13
 	codeCantOpen = 14
 	codeNotADB   = 26
 )
@@ -171,6 +172,8 @@ func explain(err error) error {
 		return fmt.Errorf("cannot open the database file (is its directory writable?): %w", err)
 	case codeReadOnly:
 		return fmt.Errorf("database is read-only (check file and directory permissions): %w", err)
+	case codeFull:
+		return fmt.Errorf("no room to write (is the disk full?): %w", err)
 	}
 	return err
 }
@@ -184,16 +187,13 @@ func (s *Store) Close() error {
 	return errors.Join(rerr, s.w.Close())
 }
 
-// Ping is the health check. It writes one row of the health table through the
-// writer connection and reads it back through the read pool. A write is the point:
-// a full disk, a read-only remount, a deleted directory or a writer stuck behind a
-// lock all break Record while reads keep working, and the write costs one small
-// commit. PRAGMA quick_check was rejected: it reads the whole file (cost grows with
-// the database), and proves only that the data is readable, not that it is writable.
+// Ping is the health check. It writes through the writer connection and reads back
+// through the read pool. A write is the point: a full disk, a read-only remount, a
+// deleted directory or a writer stuck behind a lock all break Record while reads
+// keep working. PRAGMA quick_check was rejected: it reads the whole file (cost grows
+// with the database), and proves only that the data is readable, not writable.
 func (s *Store) Ping(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx,
-		`INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`,
-		time.Now().UnixMilli()); err != nil {
+	if err := s.writeProbe(ctx); err != nil {
 		return fmt.Errorf("store write probe: %w", err)
 	}
 	var at int64
@@ -201,6 +201,41 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("store read probe: %w", err)
 	}
 	return nil
+}
+
+// probeBytes makes a probe row span four pages (of 4 KiB, SQLite's default): more
+// than one event needs when it splits the inbox's tables and indexes, so a Record
+// that found no room means the next probe finds none either.
+const probeBytes = 4 * 4096
+
+// writeProbe stamps the health row and adds a probe row before it deletes the
+// previous one, all in one commit. The new row needs pages of its own, from the free
+// list or by growing the file, as the inbox does every few events; a row overwritten
+// in place needs none, so a probe of that kind alone kept passing on a database
+// that could not grow while Record failed.
+func (s *Store) writeProbe(ctx context.Context) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO health (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`,
+		time.Now().UnixMilli()); err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO health_pages (pad) VALUES (zeroblob(?))`, probeBytes)
+	if err != nil {
+		return err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM health_pages WHERE id < ?`, id); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // IntegrityCheck runs PRAGMA integrity_check, which reads every page: meant for

@@ -286,6 +286,45 @@ func TestPing(t *testing.T) {
 	})
 }
 
+// A database that can take no more pages (here SQLite's own cap; on a host, a full
+// disk) fails Record once the inbox needs a page, and from then on Ping, which the
+// old probe (a row overwritten in place) never did. Room again heals both.
+func TestPingFailsWhenTheDatabaseCannotGrow(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("healthy store: %v", err)
+	}
+	var pages int
+	if err := s.w.QueryRow("PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	// The writer is one connection, so the cap holds for every write it makes.
+	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte(strings.Repeat("p", 500))
+	var full error
+	for i := 0; i < 100 && full == nil; i++ {
+		_, full = s.Record(ctx, fmt.Sprintf("om_%03d", i), "k", payload, time.Now())
+	}
+	if full == nil || !strings.Contains(full.Error(), "full") {
+		t.Fatalf("Record never failed on a database at its page cap: %v", full)
+	}
+	if err := s.Ping(ctx); err == nil || !strings.Contains(err.Error(), "full") {
+		t.Fatalf("Ping on a database that cannot grow = %v, want a disk full error", err)
+	}
+	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages+100)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after room was made: %v", err)
+	}
+	if _, err := s.Record(ctx, "om_after", "k", payload, time.Now()); err != nil {
+		t.Fatalf("Record after room was made: %v", err)
+	}
+}
+
 func TestIntegrityCheck(t *testing.T) {
 	ctx := context.Background()
 	t.Run("healthy", func(t *testing.T) {
@@ -389,5 +428,5 @@ func TestRecordSurvivesSIGKILL(t *testing.T) {
 
 // laterTables are the tables created after schema version 1.
 func laterTables() []string {
-	return []string{"subscriptions", "pushes", "day_stats", "reminders", "actions"}
+	return []string{"subscriptions", "pushes", "day_stats", "reminders", "actions", "health_pages"}
 }
