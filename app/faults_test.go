@@ -222,11 +222,11 @@ func faultPageTokenPastMaxRestarts(t *testing.T) {
 	h.answeredOnce(ev, again)
 }
 
-// The tenant token is revoked while a scan is on page 20 of 60: the next call is
+// The tenant token is revoked while a scan is on page 10 of 40: the next call is
 // refused with 99991663, the bot drops its cached token, the SDK fetches a new one,
 // and the scan completes.
 func faultTokenRevokedMidScan(t *testing.T) {
-	users := feishufake.GenerateUsers(3000, 27)
+	users := feishufake.GenerateUsers(2000, 27)
 	logs := keptLogs(t)
 	h := newHarness(t, harnessOpts{users: users, logs: logs})
 	h.fake.SetPageLatency(10 * time.Millisecond)
@@ -234,7 +234,7 @@ func faultTokenRevokedMidScan(t *testing.T) {
 	revoked := make(chan struct{})
 	go func() {
 		defer close(revoked)
-		for deadline := time.Now().Add(10 * time.Second); h.fake.ACSListCalls() < 20 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(10 * time.Second); h.fake.ACSListCalls() < 10 && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
 		h.fake.RevokeTokens()
@@ -391,6 +391,7 @@ func faultStoreUnusableAtStart(t *testing.T) {
 			t.Errorf("%s: the bot started on store.path %s", c.name, c.path)
 			continue
 		}
+		t.Logf("%s: %v", c.name, err)
 		for _, want := range []string{"store.path: ", c.path, c.cause} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: start-up error %q lacks %q", c.name, err, want)
