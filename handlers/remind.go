@@ -175,7 +175,7 @@ func (s *Server) remind(ctx context.Context, j job) error {
 			return errStopping
 		default:
 		}
-		ok, err := s.store.ClaimReminder(ctx, u.ID, s.now())
+		ok, err := s.store.ClaimReminder(ctx, u.ID, action, s.now())
 		if err != nil {
 			return err
 		}
@@ -201,6 +201,11 @@ func (s *Server) remind(ctx context.Context, j job) error {
 				break
 			}
 			continue
+		}
+		if err := s.store.MarkReminderSent(ctx, u.ID); err != nil {
+			// Left unmarked, the reminder is sent again only if this round resumes,
+			// under the same uuid, which Feishu drops within the hour.
+			s.storeFailed("mark reminder sent", err)
 		}
 		report.Sent++
 		if j.MessageID != "" && time.Since(lastPatch) >= progressEvery {

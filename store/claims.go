@@ -10,21 +10,26 @@ import (
 // reminderGap is the least time between two reminders to one person.
 const reminderGap = 24 * time.Hour
 
-// ClaimReminder claims the right to remind a person now. It returns false if the
+// ClaimReminder claims the right to remind a person now, in the round of
+// reminders named round (the confirm card's action id). It returns false if the
 // person was reminded less than 24 h before now (or, after a clock step back,
-// "after" now). The check and the claim are one upsert, so concurrent runs cannot
-// both win. Call ReleaseReminder if the reminder then could not be sent.
-func (s *Store) ClaimReminder(ctx context.Context, userID string, now time.Time) (ok bool, err error) {
-	if userID == "" {
-		return false, errors.New("claim reminder: empty user id")
+// "after" now), or is claimed by another round. A claim of this same round not yet
+// marked sent is given again: the round was cut short between claiming and sending,
+// and resends under the same Feishu uuid, which Feishu drops if the first send did
+// go out. The check and the claim are one upsert, so concurrent rounds cannot both
+// win. Call MarkReminderSent once the reminder went out, ReleaseReminder if it
+// could not be sent.
+func (s *Store) ClaimReminder(ctx context.Context, userID, round string, now time.Time) (ok bool, err error) {
+	if userID == "" || round == "" {
+		return false, fmt.Errorf("claim reminder for %q in round %q: user and round are required", userID, round)
 	}
 	// On conflict the WHERE decides: with it false, nothing changes and no row
 	// counts as affected.
 	res, err := s.w.ExecContext(ctx, `
-INSERT INTO reminders (user_id, at) VALUES (?, ?)
-ON CONFLICT (user_id) DO UPDATE SET at = excluded.at
-WHERE reminders.at <= excluded.at - ?`,
-		userID, now.UnixMilli(), reminderGap.Milliseconds())
+INSERT INTO reminders (user_id, at, round, sent) VALUES (?, ?, ?, 0)
+ON CONFLICT (user_id) DO UPDATE SET at = excluded.at, round = excluded.round, sent = 0
+WHERE reminders.at <= excluded.at - ? OR (reminders.round = excluded.round AND reminders.sent = 0)`,
+		userID, now.UnixMilli(), round, reminderGap.Milliseconds())
 	if err != nil {
 		return false, fmt.Errorf("claim reminder for %s: %w", userID, err)
 	}
@@ -33,6 +38,15 @@ WHERE reminders.at <= excluded.at - ?`,
 		return false, fmt.Errorf("claim reminder for %s: %w", userID, err)
 	}
 	return n == 1, nil
+}
+
+// MarkReminderSent records that a claimed reminder went out, so its round does not
+// send it again when it resumes.
+func (s *Store) MarkReminderSent(ctx context.Context, userID string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE reminders SET sent = 1 WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("mark reminder for %s sent: %w", userID, err)
+	}
+	return nil
 }
 
 // ReleaseReminder gives back a claim whose reminder was not sent, so a later run may

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,55 +14,91 @@ import (
 func TestClaimReminder(t *testing.T) {
 	ctx := context.Background()
 	s := openTest(t)
+	const (
+		claim = iota
+		sent  // MarkReminderSent
+		release
+	)
 	// Steps run in order against one store; now is injected.
 	for _, tc := range []struct {
-		name    string
-		user    string
-		at      time.Duration // after t0
-		release bool          // ReleaseReminder instead of a claim
-		wantOK  bool
+		name   string
+		op     int
+		user   string
+		round  string
+		at     time.Duration // after t0
+		wantOK bool
 	}{
-		{"first reminder", "ou_a", 0, false, true},
-		{"an hour later", "ou_a", time.Hour, false, false},
-		{"a minute short of 24 h", "ou_a", 24*time.Hour - time.Minute, false, false},
-		{"another person meanwhile", "ou_b", time.Hour, false, true},
-		{"exactly 24 h later", "ou_a", 24 * time.Hour, false, true},
-		{"right after the second", "ou_a", 24*time.Hour + time.Minute, false, false},
-		{"clock stepped back", "ou_a", -time.Hour, false, false},
-		{"the send failed: release", "ou_b", 2 * time.Hour, true, false},
-		{"retry after the release", "ou_b", 2*time.Hour + time.Minute, false, true},
-		{"and not again for 24 h", "ou_b", 3 * time.Hour, false, false},
-		{"release of a person never claimed", "ou_z", 0, true, false},
+		{"first reminder", claim, "ou_a", "r1", 0, true},
+		{"it went out", sent, "ou_a", "", 0, false},
+		{"an hour later, another round", claim, "ou_a", "r2", time.Hour, false},
+		{"an hour later, the same round", claim, "ou_a", "r1", time.Hour, false},
+		{"a minute short of 24 h", claim, "ou_a", "r2", 24*time.Hour - time.Minute, false},
+		{"another person meanwhile", claim, "ou_b", "r2", time.Hour, true},
+		{"exactly 24 h later", claim, "ou_a", "r3", 24 * time.Hour, true},
+		{"the second went out", sent, "ou_a", "", 0, false},
+		{"right after the second", claim, "ou_a", "r4", 24*time.Hour + time.Minute, false},
+		{"clock stepped back", claim, "ou_a", "r4", -time.Hour, false},
+		{"the send failed: release", release, "ou_b", "", 2 * time.Hour, false},
+		{"retry after the release", claim, "ou_b", "r5", 2*time.Hour + time.Minute, true},
+		{"the retry went out", sent, "ou_b", "", 0, false},
+		{"and not again for 24 h", claim, "ou_b", "r6", 3 * time.Hour, false},
+		{"release of a person never claimed", release, "ou_z", "", 0, false},
+		// A crash between the claim and the send: the round resumes and sends it
+		// (under the same uuid); no other round may.
+		{"a round cut short before the send", claim, "ou_c", "r7", 0, true},
+		{"another round meanwhile", claim, "ou_c", "r8", time.Minute, false},
+		{"the round resumed", claim, "ou_c", "r7", 2 * time.Minute, true},
+		{"its resend went out", sent, "ou_c", "", 0, false},
+		{"resumed once more", claim, "ou_c", "r7", 3 * time.Minute, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.release {
-				if err := s.ReleaseReminder(ctx, tc.user); err != nil {
-					t.Fatal(err)
+			var err error
+			switch tc.op {
+			case sent:
+				err = s.MarkReminderSent(ctx, tc.user)
+			case release:
+				err = s.ReleaseReminder(ctx, tc.user)
+			default:
+				var ok bool
+				ok, err = s.ClaimReminder(ctx, tc.user, tc.round, t0.Add(tc.at))
+				if ok != tc.wantOK {
+					t.Errorf("ClaimReminder(%s, %s, t0%+v) = %v, want %v", tc.user, tc.round, tc.at, ok, tc.wantOK)
 				}
-				return
 			}
-			ok, err := s.ClaimReminder(ctx, tc.user, t0.Add(tc.at))
 			if err != nil {
 				t.Fatal(err)
-			}
-			if ok != tc.wantOK {
-				t.Errorf("ClaimReminder(%s, t0%+v) = %v, want %v", tc.user, tc.at, ok, tc.wantOK)
 			}
 		})
 	}
 
-	t.Run("concurrent claims", func(t *testing.T) {
-		if got := countWins(t, 20, func(int) (bool, error) {
-			return s.ClaimReminder(ctx, "ou_race", t0)
+	t.Run("concurrent rounds", func(t *testing.T) {
+		if got := countWins(t, 20, func(i int) (bool, error) {
+			return s.ClaimReminder(ctx, "ou_race", fmt.Sprintf("round-%d", i), t0)
 		}); got != 1 {
 			t.Errorf("%d claims won, want 1", got)
 		}
 	})
-	t.Run("empty user", func(t *testing.T) {
-		if _, err := s.ClaimReminder(ctx, "", t0); err == nil {
+	t.Run("empty user or round", func(t *testing.T) {
+		if _, err := s.ClaimReminder(ctx, "", "r1", t0); err == nil {
 			t.Error("ClaimReminder with no user succeeded")
 		}
+		if _, err := s.ClaimReminder(ctx, "ou_a", "", t0); err == nil {
+			t.Error("ClaimReminder with no round succeeded")
+		}
 	})
+}
+
+// A person claimed before reminders knew their round counts as reminded: the
+// migration's column defaults, which old rows take, say sent.
+func TestReminderClaimsFromBeforeRoundsCountAsSent(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	if _, err := s.w.Exec(`INSERT INTO reminders (user_id, at) VALUES ('ou_old', ?)`, t0.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.ClaimReminder(ctx, "ou_old", "r1", t0.Add(time.Hour)); err != nil || ok {
+		t.Errorf("a round claimed a person reminded before the upgrade: %v, %v", ok, err)
+	}
 }
 
 func TestClaimAction(t *testing.T) {

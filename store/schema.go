@@ -80,10 +80,19 @@ CREATE TABLE health_pages (
 	pad BLOB NOT NULL
 ) STRICT;
 `
+
+	// schemaV4 remembers which round of reminders claimed a person and whether the
+	// reminder went out, so a round cut short between claiming someone and sending
+	// (a crash) sends it when it resumes, instead of skipping the person for 24 h.
+	// Claims made before this version count as sent, as they always did.
+	schemaV4 = `
+ALTER TABLE reminders ADD COLUMN round TEXT NOT NULL DEFAULT '';
+ALTER TABLE reminders ADD COLUMN sent INTEGER NOT NULL DEFAULT 1;
+`
 )
 
 // schemaSteps lists the scripts in order: script i moves version i to i+1.
-func schemaSteps() []string { return []string{schemaV1, schemaV2, schemaV3} }
+func schemaSteps() []string { return []string{schemaV1, schemaV2, schemaV3, schemaV4} }
 
 // migrate applies the scripts the database has not seen yet, all in one
 // transaction: a crash mid-way leaves the old version intact. The version is read
