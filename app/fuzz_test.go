@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -37,6 +38,7 @@ type fuzzBot struct {
 	h     *harness
 	inbox *store.Store // the bot's store, read beside it to see its work drain
 	logs  *logBuffer   // the bot's log since the last input
+	ids   int          // fresh ids handed out (fuzz inputs run one at a time)
 }
 
 func newFuzzBot(f *testing.F) *fuzzBot {
@@ -147,38 +149,63 @@ func (b *fuzzBot) seal(t *testing.T, path string, plain []byte) ([]byte, http.He
 	return body, req.Header
 }
 
+// idMark stands for an event and message id in the seeds of the event JSON. The
+// bot drops a re-delivery of a recorded id before looking further, so a mutation of
+// a seed's text or type would never get past the dedupe; the target puts a fresh id
+// where the mark is instead.
+const idMark = "FUZZID"
+
+// withFreshIDs replaces every idMark in plain with an id this bot has not seen.
+func (b *fuzzBot) withFreshIDs(plain []byte) []byte {
+	b.ids++
+	return bytes.ReplaceAll(plain, []byte(idMark), []byte(fmt.Sprintf("fz%030x", b.ids)))
+}
+
 // plainSeeds are events as Feishu sends them, one of each kind the bot handles, and
-// the hostile shapes of the hostile request table.
+// the hostile shapes of the hostile request table, their ids idMark.
 func plainSeeds(t testing.TB, fake *feishufake.Server) [][]byte {
 	t.Helper()
-	marshal := func(v any) []byte {
-		b, err := json.Marshal(v)
+	marshal := func(ev feishufake.Envelope) []byte {
+		ev.Header.EventID = idMark
+		b, err := json.Marshal(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
-	stats := fake.MessageEvent(feishufake.UserMessage{ChatID: adminP2P, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
+	message := func(m feishufake.UserMessage) feishufake.Envelope {
+		m.MessageID = "om_" + idMark
+		return fake.MessageEvent(m)
+	}
+	click := func(value map[string]any) feishufake.Envelope {
+		return fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: adminID, MessageID: "om_card", ChatID: adminP2P, Value: value})
+	}
+	stats := message(feishufake.UserMessage{ChatID: adminP2P, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
 	otherApp := stats
 	otherApp.Header.AppID = "cli_someone_else"
 	wrongTypes := stats
 	wrongTypes.Event = map[string]any{"message": []int{1, 2}, "sender": "me"}
+	challenge, err := json.Marshal(fake.URLVerification("challenge-0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	users := fake.Users()
+	operator := func(openID string) map[string]any { return map[string]any{"open_id": openID} }
 	return [][]byte{
 		marshal(stats),
-		marshal(fake.MessageEvent(feishufake.UserMessage{
+		marshal(message(feishufake.UserMessage{
 			ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "查询 @_user_1",
 			Mentions: []feishufake.Mention{{Key: "@_user_1", OpenID: users[0].ID, Name: "Alice"}}, MentionBot: true,
 		})),
-		marshal(fake.MessageEvent(feishufake.UserMessage{ChatID: otherChat, ChatType: "group", SenderOpenID: outsiderID, Text: "/noface"})),
-		marshal(fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: adminID, MessageID: "om_card", ChatID: adminP2P, Value: map[string]any{"a": "page", "q": "noface", "p": 2}})),
-		marshal(fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: adminID, MessageID: "om_card", ChatID: adminP2P, Value: map[string]any{"a": "remind_send", "id": "rm-0123456789abcdef-0123456789abcdef"}})),
+		marshal(message(feishufake.UserMessage{ChatID: otherChat, ChatType: "group", SenderOpenID: outsiderID, Text: "/noface"})),
+		marshal(click(map[string]any{"a": "page", "q": "noface", "p": 2})),
+		marshal(click(map[string]any{"a": "remind_send", "id": "rm-0123456789abcdef-0123456789abcdef"})),
 		marshal(fake.UserUpdatedEvent(acs.User{ID: users[1].ID, Card: 42, FaceUploaded: true})),
-		marshal(fake.URLVerification("challenge-0001")),
-		marshal(fake.Event("im.chat.member.bot.added_v1", map[string]any{"chat_id": otherChat, "operator_id": map[string]any{"open_id": adminID}})),
-		marshal(fake.Event("im.chat.member.bot.deleted_v1", map[string]any{"chat_id": readerChat, "operator_id": map[string]any{"open_id": adminID}})),
-		marshal(fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": adminP2P, "operator_id": map[string]any{"open_id": readerID}})),
-		marshal(fake.Event("application.bot.menu_v6", map[string]any{"event_key": "noface", "operator": map[string]any{"operator_id": map[string]any{"open_id": adminID}}})),
+		challenge,
+		marshal(fake.Event("im.chat.member.bot.added_v1", map[string]any{"chat_id": otherChat, "operator_id": operator(adminID)})),
+		marshal(fake.Event("im.chat.member.bot.deleted_v1", map[string]any{"chat_id": readerChat, "operator_id": operator(adminID)})),
+		marshal(fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": adminP2P, "operator_id": operator(readerID)})),
+		marshal(fake.Event("application.bot.menu_v6", map[string]any{"event_key": "noface", "operator": map[string]any{"operator_id": operator(adminID)}})),
 		marshal(fake.Event(`evil.type_v1"}<script>`, map[string]any{"x": 1})),
 		marshal(otherApp),
 		marshal(wrongTypes),
@@ -193,6 +220,7 @@ func plainSeeds(t testing.TB, fake *feishufake.Server) [][]byte {
 func FuzzWebhookBody(f *testing.F) {
 	b := newFuzzBot(f)
 	for _, plain := range plainSeeds(f, b.h.fake) {
+		plain = b.withFreshIDs(plain)
 		f.Add(encrypted(f, encryptKey, plain), false)
 		f.Add(encrypted(f, encryptKey, plain), true)
 		f.Add(plain, false) // plain text where Feishu encrypts
@@ -215,7 +243,8 @@ func FuzzWebhookBody(f *testing.F) {
 
 // FuzzWebhookEvent fuzzes the event JSON itself, encrypted and signed as Feishu does,
 // so every input gets past decryption into decode and dispatch: message events, card
-// callbacks, ACS user updates, chat events and types the bot does not know.
+// callbacks, ACS user updates, chat events and types the bot does not know. Each
+// idMark in the input becomes a fresh id first.
 func FuzzWebhookEvent(f *testing.F) {
 	b := newFuzzBot(f)
 	for _, plain := range plainSeeds(f, b.h.fake) {
@@ -224,7 +253,7 @@ func FuzzWebhookEvent(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, plain []byte, card bool) {
 		path := webhookPath(card)
-		body, header := b.seal(t, path, plain)
+		body, header := b.seal(t, path, b.withFreshIDs(plain))
 		want := []int{http.StatusOK, http.StatusBadRequest, http.StatusForbidden}
 		if header.Get(larkevent.EventSignature) == "" {
 			// Sent unsigned, as a url_verification is: refused unless it is one.
@@ -275,4 +304,22 @@ func FuzzChatMessage(f *testing.F) {
 			t.Errorf("reply is not a card Feishu takes (%d bytes, JSON %v)", len(c), json.Valid([]byte(c)))
 		}
 	})
+}
+
+// TestChallengeAnswerIsJSON: the url_verification answer carries the challenge
+// encoded, whatever it holds. The SDK prints it unescaped, so a quote in it once
+// let the sender end the string and append keys of its own (found by
+// FuzzWebhookEvent's check that every answer is JSON).
+func TestChallengeAnswerIsJSON(t *testing.T) {
+	challenges := []string{`a"}{"x":"y`, `a\`, `"`, "</script>\u2028\n\x00", "挑战"}
+	for _, plain := range []bool{true, false} {
+		h := newHarness(t, harnessOpts{plain: plain})
+		for _, challenge := range challenges {
+			status, body := h.deliver(h.fake.URLVerification(challenge))
+			var got map[string]string
+			if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || len(got) != 1 || got["challenge"] != challenge {
+				t.Errorf("plain %v, challenge %q: status %d, answer %s, want the challenge alone, encoded", plain, challenge, status, body)
+			}
+		}
+	}
 }

@@ -97,7 +97,12 @@ func (s *Server) webhook(c *gin.Context) {
 	ctx := context.WithValue(c.Request.Context(), verdictKey{}, v)
 	resp := s.dispatcher.Handle(ctx, &larkevent.EventReq{Header: c.Request.Header, Body: body, RequestURI: c.Request.RequestURI})
 	switch {
-	case resp.StatusCode == http.StatusOK && !v.reached && !bytes.HasPrefix(resp.Body, []byte(challengeAnswer)):
+	case resp.StatusCode == http.StatusOK && !v.reached && bytes.HasPrefix(resp.Body, []byte(challengePrefix)):
+		// The SDK prints the challenge into its answer unescaped: a quote in it would
+		// end the string and let the sender append JSON of its own. Answer it encoded.
+		challenge := bytes.TrimSuffix(bytes.TrimPrefix(resp.Body, []byte(challengePrefix)), []byte(challengeSuffix))
+		c.JSON(http.StatusOK, gin.H{"challenge": string(challenge)})
+	case resp.StatusCode == http.StatusOK && !v.reached:
 		// An event type the bot does not handle. Feishu needs only the 200; the SDK's
 		// own answer would echo the type, unescaped, into its JSON.
 		s.metrics.EventsReceived.WithLabelValues("unhandled").Inc()
@@ -148,9 +153,12 @@ func (s *Server) checkSignature(h http.Header, body []byte, key string) string {
 	return ""
 }
 
-// challengeAnswer starts the SDK's answer to a url_verification, the one success
-// that reaches none of our handlers.
-const challengeAnswer = `{"challenge":`
+// The SDK's answer to a url_verification, the one success that reaches none of our
+// handlers, is the challenge between these (larkevent.ChallengeResponseFormat).
+const (
+	challengePrefix = `{"challenge":"`
+	challengeSuffix = `"}`
+)
 
 // checkHeader compares an event's verification token with ours, which the SDK does
 // only for url_verification, and its app id with ours, so an event meant for another
