@@ -17,6 +17,7 @@ import (
 
 	"acsbot/app"
 	"acsbot/config"
+	"acsbot/demo"
 )
 
 func main() {
@@ -31,10 +32,17 @@ func run(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "config.yaml", "path to the YAML config file")
 	addr := fs.String("addr", "", "listen address HOST:PORT (overrides server.addr)")
+	demoMode := fs.Bool("demo", false, "run against a local fake Feishu with a console page; needs no config and no network")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *demoMode {
+		return runDemo(ctx, fs, *configPath, *addr, log, stderr)
+	}
 
 	cfg, err := config.Load(*configPath, os.Getenv)
 	if err != nil {
@@ -44,9 +52,6 @@ func run(args []string, stderr io.Writer) int {
 	if *addr != "" {
 		cfg.Server.Addr = *addr
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	a, err := app.New(ctx, cfg, app.Options{Logger: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "acsbot: %v\n", err)
@@ -76,4 +81,57 @@ func run(args []string, stderr io.Writer) int {
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// runDemo runs the bot against the in-process fake Feishu and serves the console
+// until ctx ends. A -config given explicitly supplies the store path and the other
+// settings that are not about Feishu or access.
+func runDemo(ctx context.Context, fs *flag.FlagSet, configPath, addr string, log *slog.Logger, stderr io.Writer) int {
+	var base *config.Config
+	listen := config.Default().Server.Addr
+	if flagSet(fs, "config") {
+		// The demo brings its own app, so a file made for it need not hold secrets.
+		getenv := func(k string) string {
+			if v := os.Getenv(k); v != "" {
+				return v
+			}
+			return "replaced-by-the-demo"
+		}
+		cfg, err := config.Load(configPath, getenv)
+		if err != nil {
+			fmt.Fprintf(stderr, "acsbot: config %s:\n%v\n", configPath, err)
+			return 2
+		}
+		base, listen = cfg, cfg.Server.Addr
+	}
+	if addr != "" {
+		listen = addr
+	}
+	d, err := demo.Start(ctx, demo.Options{Addr: listen, Base: base, Logger: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "acsbot: demo: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "acsbot demo: open %s in a browser (Ctrl-C stops it)\n", d.URL())
+	code := 0
+	select {
+	case err := <-d.Done():
+		log.Error("demo server stopped", "err", err)
+		code = 1
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := d.Shutdown(sctx); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return code
+}
+
+// flagSet reports whether the command line set the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
