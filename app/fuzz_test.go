@@ -308,8 +308,9 @@ func FuzzChatMessage(f *testing.F) {
 
 // TestChallengeAnswerIsJSON: the url_verification answer carries the challenge
 // encoded, whatever it holds. The SDK prints it unescaped, so a quote in it once
-// let the sender end the string and append keys of its own (found by
-// FuzzWebhookEvent's check that every answer is JSON).
+// let the sender end the string and append keys of its own (FuzzWebhookEvent's
+// check that every answer is JSON fails on testdata/fuzz/FuzzWebhookEvent/challenge_quote
+// without the fix).
 func TestChallengeAnswerIsJSON(t *testing.T) {
 	challenges := []string{`a"}{"x":"y`, `a\`, `"`, "</script>\u2028\n\x00", "挑战"}
 	for _, plain := range []bool{true, false} {
