@@ -74,6 +74,13 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 		return nil, err
 	}
 	ppl := newPeople()
+	if d.tempDir != "" {
+		if err := seedHistory(ctx, cfg.Store.Path, ppl.users, cfg.Location(), time.Now()); err != nil {
+			_ = ln.Close()
+			d.removeTemp()
+			return nil, err
+		}
+	}
 	d.fake = feishufake.NewHandler(feishufake.Options{
 		AppID: appID, AppSecret: cfg.Feishu.AppSecret.Value(),
 		VerificationToken: cfg.Feishu.VerificationToken.Value(), EncryptKey: cfg.Feishu.EncryptKey.Value(),

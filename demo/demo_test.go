@@ -237,8 +237,8 @@ func TestConsoleRunsTheDailySummary(t *testing.T) {
 		t.Fatalf("after /subscribe: %+v", ans)
 	}
 	cards := botCards(t, d, "reader", "facility", 2)
-	if !strings.Contains(string(cards[1].HTML), "门禁日报") {
-		t.Errorf("the second card is not the summary: %.400s", cards[1].HTML)
+	if !strings.Contains(string(cards[1].HTML), "门禁日报") || !strings.Contains(string(cards[1].HTML), `class="fc-chart"`) {
+		t.Errorf("the second card is not the summary with its 30-day chart: %.400s", cards[1].HTML)
 	}
 	if call(t, d, "POST", "summary", struct{}{}, &ans); ans.Sent != 0 {
 		t.Errorf("a second run the same day sent %d", ans.Sent)
