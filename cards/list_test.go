@@ -134,8 +134,8 @@ func checkButton(t *testing.T, name string, got *pageValue, wantPage int) {
 		t.Errorf("%s button to %+v, want none", name, *got)
 	case wantPage != 0 && got == nil:
 		t.Errorf("no %s button, want one to page %d", name, wantPage)
-	case wantPage != 0 && (*got != pageValue{A: "page", Q: NoFace, P: wantPage}):
-		t.Errorf("%s button value %+v, want page %d of noface", name, *got, wantPage)
+	case wantPage != 0 && (*got != pageValue{A: "page", Q: NoFace, P: wantPage, L: command.EN}):
+		t.Errorf("%s button value %+v, want page %d of noface in en_us", name, *got, wantPage)
 	}
 }
 

@@ -163,8 +163,8 @@ func TestSummaryNamesTheFirstTenAndLinksToTheList(t *testing.T) {
 				return
 			}
 			got, ok := ParsePageAction(showAll)
-			if !ok || got != (PageAction{Kind: NoFace, Page: 1}) {
-				t.Errorf("show-all value %v parses to %+v, %v; want page 1 of the no-face list", showAll, got, ok)
+			if !ok || got != (PageAction{Kind: NoFace, Page: 1, Lang: command.EN}) {
+				t.Errorf("show-all value %v parses to %+v, %v; want page 1 of the no-face list in en_us", showAll, got, ok)
 			}
 		})
 	}
