@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"embed"
 	"encoding/json"
@@ -13,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -43,6 +45,7 @@ var chats = []chat{
 // Bounds on what the console keeps and accepts.
 const (
 	maxLogEntries = 500
+	maxSaid       = 500     // what personas typed, per chat: a long session stays small
 	maxTextRunes  = 10000   // longer text is refused before it reaches the bot
 	maxAPIBody    = 1 << 16 // a console request: a message, a click
 	directoryPage = 50
@@ -164,13 +167,14 @@ func (c *console) say(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	text, mentions := c.people.mentions(req.Text)
+	msgID := "om_" + randomSecret()
 	ev := c.fake.MessageEvent(feishufake.UserMessage{
-		ChatID: chatID, ChatType: ch.Kind, SenderOpenID: p.OpenID,
+		MessageID: msgID, ChatID: chatID, ChatType: ch.Kind, SenderOpenID: p.OpenID,
 		Text: text, Mentions: mentions, MentionBot: ch.Kind == "group",
 	})
-	msgID := ev.Event.(map[string]any)["message"].(map[string]any)["message_id"].(string)
 	c.mu.Lock()
-	c.said[chatID] = append(c.said[chatID], userMessage{ID: msgID, Persona: p, Text: req.Text, At: time.Now()})
+	said := append(c.said[chatID], userMessage{ID: msgID, Persona: p, Text: req.Text, At: time.Now()})
+	c.said[chatID] = said[max(0, len(said)-maxSaid):]
 	c.mu.Unlock()
 	status, err := c.deliver(r.Context(), "/webhook/event", ev, fmt.Sprintf("%s says %q in %s", p.Name, req.Text, ch.Name))
 	if err != nil {
@@ -312,6 +316,11 @@ func (c *console) render(m feishufake.Message) template.HTML {
 	c.rendered[m.ID] = renderedCard{content: m.Content, html: out}
 	c.mu.Unlock()
 	return out
+}
+
+// sortByTime orders a chat's messages as the client shows them.
+func sortByTime(items []timelineItem) {
+	slices.SortStableFunc(items, func(a, b timelineItem) int { return cmp.Compare(a.At, b.At) })
 }
 
 func version(content string) string {

@@ -120,8 +120,3 @@ func cardText(n int) string {
 	}
 	return strconv.Itoa(n)
 }
-
-// sortByTime orders a chat's messages as the client shows them.
-func sortByTime(items []timelineItem) {
-	slices.SortStableFunc(items, func(a, b timelineItem) int { return int(a.At - b.At) })
-}
