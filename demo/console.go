@@ -123,7 +123,7 @@ func (c *console) where(personaKey, chatKey string) (persona, chat, string, erro
 		if ch.Key != chatKey {
 			continue
 		}
-		if len(ch.Members) > 0 && !contains(ch.Members, p.Key) {
+		if len(ch.Members) > 0 && !slices.Contains(ch.Members, p.Key) {
 			return persona{}, chat{}, "", fmt.Errorf("%s is not a member of %s", p.Name, ch.Name)
 		}
 		id := ch.id
@@ -133,15 +133,6 @@ func (c *console) where(personaKey, chatKey string) (persona, chat, string, erro
 		return p, ch, id, nil
 	}
 	return persona{}, chat{}, "", fmt.Errorf("unknown chat %q", chatKey)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 type sayRequest struct {

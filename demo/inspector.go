@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -111,7 +112,7 @@ func redactEnvelope(ev feishufake.Envelope) string {
 	ev.Header.Token = hidden
 	if body, ok := ev.Event.(map[string]any); ok {
 		if _, has := body["token"]; has {
-			body = maps(body)
+			body = maps.Clone(body) // redacting must not change the event being sent
 			body["token"] = hidden
 			ev.Event = body
 		}
@@ -121,15 +122,6 @@ func redactEnvelope(ev feishufake.Envelope) string {
 		return err.Error()
 	}
 	return string(b)
-}
-
-// maps copies a map so redacting a field does not change the event being sent.
-func maps(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // wireView is what went over the wire: the signature headers and the encrypted body.

@@ -2,36 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
-
-// get fetches a URL until it answers 200, for up to 20 s, and returns the body.
-func get(t *testing.T, url string, out *syncBuffer) string {
-	t.Helper()
-	var last error
-	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(25 * time.Millisecond) {
-		resp, err := http.Get(url)
-		if err != nil {
-			last = err
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			return string(body)
-		}
-		last = fmt.Errorf("HTTP %d", resp.StatusCode)
-	}
-	t.Fatalf("%s: no 200 within 20s: %v\n%s", url, last, out.String())
-	return ""
-}
 
 // -demo needs no config: it serves the console, /healthz as in production, prints
 // the console's URL and stops cleanly on SIGTERM. With -config it keeps its store
@@ -69,17 +44,7 @@ func TestDemoFlag(t *testing.T) {
 			if want := "open http://" + addr + "/ in a browser"; !strings.Contains(out.String(), want) {
 				t.Errorf("output does not say %q:\n%s", want, out.String())
 			}
-			if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case got := <-code:
-				if got != 0 {
-					t.Fatalf("exit code %d after SIGTERM:\n%s", got, out.String())
-				}
-			case <-time.After(30 * time.Second):
-				t.Fatal("did not stop within 30s of SIGTERM")
-			}
+			stopWithSIGTERM(t, code, &out)
 			if _, err := os.Stat(dbPath); (err == nil) != c.wantDB {
 				t.Errorf("store at the config's path: exists=%v, want %v", err == nil, c.wantDB)
 			}

@@ -65,17 +65,23 @@ func run(args []string, stderr io.Writer) int {
 	}
 	served := make(chan error, 1)
 	go func() { served <- a.Serve(ln) }()
+	return untilStopped(ctx, served, a.Shutdown, log)
+}
+
+// untilStopped waits for a signal (the end of ctx) or for the server to stop on its
+// own, then shuts down, giving the work in hand shutdownGrace. It returns the exit code.
+func untilStopped(ctx context.Context, served <-chan error, shutdown func(context.Context) error, log *slog.Logger) int {
 	select {
 	case err := <-served:
 		log.Error("server stopped", "err", err)
-		_ = a.Shutdown(context.Background())
+		_ = shutdown(context.Background())
 		return 1
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := a.Shutdown(sctx); err != nil {
+	if err := shutdown(sctx); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1
 	}
@@ -113,20 +119,7 @@ func runDemo(ctx context.Context, fs *flag.FlagSet, configPath, addr string, log
 		return 1
 	}
 	fmt.Fprintf(stderr, "acsbot demo: open %s in a browser (Ctrl-C stops it)\n", d.URL())
-	code := 0
-	select {
-	case err := <-d.Done():
-		log.Error("demo server stopped", "err", err)
-		code = 1
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := d.Shutdown(sctx); err != nil {
-		log.Error("shutdown", "err", err)
-		return 1
-	}
-	return code
+	return untilStopped(ctx, d.Done(), d.Shutdown, log)
 }
 
 // flagSet reports whether the command line set the flag.

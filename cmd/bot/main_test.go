@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -44,6 +45,44 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// get fetches a URL until it answers 200, for up to 20 s, and returns the body.
+func get(t *testing.T, url string, out *syncBuffer) string {
+	t.Helper()
+	var last error
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(25 * time.Millisecond) {
+		resp, err := http.Get(url)
+		if err != nil {
+			last = err
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			return string(body)
+		}
+		last = fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	t.Fatalf("%s: no 200 within 20s: %v\n%s", url, last, out.String())
+	return ""
+}
+
+// stopWithSIGTERM signals this process, as an operator stops the bot, and waits for
+// run, started in a goroutine that sends its exit code on code, to return 0.
+func stopWithSIGTERM(t *testing.T, code <-chan int, out *syncBuffer) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit code %d after SIGTERM:\n%s", c, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop within 30s of SIGTERM")
+	}
+}
+
 // The binary starts from a config file, serves /healthz, and on SIGTERM stops
 // cleanly with exit code 0, logging no secret along the way.
 func TestRunServesAndShutsDownOnSignal(t *testing.T) {
@@ -66,31 +105,8 @@ func TestRunServesAndShutsDownOnSignal(t *testing.T) {
 	code := make(chan int, 1)
 	go func() { code <- run([]string{"-config", cfgPath, "-addr", addr}, &out) }()
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not healthy within 10s: %v\n%s", err, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case c := <-code:
-		if c != 0 {
-			t.Fatalf("exit code %d after SIGTERM:\n%s", c, out.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("did not stop within 30s of SIGTERM")
-	}
+	get(t, "http://"+addr+"/healthz", &out)
+	stopWithSIGTERM(t, code, &out)
 	for _, s := range []string{secret, "vt-main", "ek-main"} {
 		if strings.Contains(out.String(), s) {
 			t.Fatalf("log contains a secret:\n%s", out.String())
