@@ -1,6 +1,7 @@
 // Package app wires the bot together from its config: the store, the Feishu client,
-// the directory, the daily summary scheduler and the HTTP server. main, the integration tests and the demo all
-// build the bot through it, so they run the same thing.
+// the directory, the delivery stage, the scheduler, the inbox, the core and the ways
+// in. main, the integration tests and the demo all build the bot through it, so they
+// run the same thing.
 package app
 
 import (
@@ -13,10 +14,13 @@ import (
 	"time"
 
 	"acsbot/acs"
+	"acsbot/bot"
 	"acsbot/command"
 	"acsbot/config"
+	"acsbot/delivery"
 	"acsbot/feishu"
 	"acsbot/handlers"
+	"acsbot/inbox"
 	"acsbot/metrics"
 	"acsbot/scheduler"
 	"acsbot/store"
@@ -39,6 +43,8 @@ type App struct {
 	cfg     *config.Config
 	log     *slog.Logger
 	store   *store.Store
+	inbox   *inbox.Inbox
+	bot     *bot.Bot
 	server  *handlers.Server
 	sched   *scheduler.Scheduler
 	metrics *metrics.Metrics
@@ -89,20 +95,24 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Logger:      log,
 		Now:         o.Now,
 	})
+	stage := delivery.New(fc, log)
 	sched := scheduler.New(scheduler.Deps{
 		Store:     st,
 		Directory: dir,
-		Feishu:    fc,
+		Delivery:  stage,
 		Location:  cfg.Location(),
 		Lang:      cfg.Bot.Language,
 		Logger:    log,
 		Now:       o.Now,
 	})
-	srv := handlers.New(handlers.Deps{
+	ib := inbox.New(inbox.Deps{Store: st, Metrics: m, Logger: log, Now: o.Now})
+	core, err := bot.New(bot.Deps{
 		Config:     cfg,
 		Feishu:     fc,
+		Delivery:   stage,
 		Directory:  dir,
 		Store:      st,
+		Inbox:      ib,
 		Commands:   command.Default(),
 		Scheduler:  sched,
 		Metrics:    m,
@@ -111,7 +121,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Now:        o.Now,
 		JobTimeout: o.JobTimeout,
 	})
-	return &App{cfg: cfg, log: log, store: st, server: srv, sched: sched, metrics: m}, nil
+	if err != nil {
+		_ = st.Close()
+		return nil, fmt.Errorf("build the bot: %w", err)
+	}
+	srv := handlers.New(handlers.Deps{
+		Config:  cfg,
+		Inbox:   ib,
+		Clicks:  core,
+		Store:   st,
+		Metrics: m,
+		Logger:  log,
+		Status:  core.Status,
+		Now:     o.Now,
+	})
+	return &App{cfg: cfg, log: log, store: st, inbox: ib, bot: core, server: srv, sched: sched, metrics: m}, nil
 }
 
 // Handler is the bot's HTTP handler (webhook, card callback, /healthz, /metrics).
@@ -126,8 +150,9 @@ func (a *App) Scheduler() *scheduler.Scheduler { return a.sched }
 
 // Start starts the workers and the daily summaries; call it before serving.
 func (a *App) Start() {
-	a.server.Start()
+	a.inbox.Start(a.bot)
 	a.sched.Start()
+	a.server.SetReady(true)
 }
 
 // Serve starts the workers and serves on ln until Shutdown.
@@ -150,7 +175,8 @@ func (a *App) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))
 		}
 	}
-	if err := a.server.Stop(ctx); err != nil {
+	a.server.SetReady(false)
+	if err := a.inbox.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	if err := a.sched.Stop(ctx); err != nil {

@@ -210,12 +210,6 @@ func TestConcurrentColdQueriesShareOneScan(t *testing.T) {
 
 func TestACSFaultsStillAnswerCorrectly(t *testing.T) {
 	users := feishufake.GenerateUsers(260, 3)
-	var noFace []string
-	for _, u := range users {
-		if !u.FaceUploaded {
-			noFace = append(noFace, u.ID)
-		}
-	}
 	cases := []struct {
 		name  string
 		fault feishufake.Fault

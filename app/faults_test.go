@@ -312,7 +312,7 @@ func faultReplyRefused(t *testing.T) {
 		t.Fatalf("deliver: %d %s", status, body)
 	}
 	h.settle()
-	wantLog(t, logs, `msg="reply refused by Feishu; dropping"`, 1)
+	wantLog(t, logs, `msg="card refused by Feishu; not retried" what=reply`, 1)
 	h.wantMetric(`acsbot_messages_total{kind="reply",result="permanent"}`, 1)
 	h.wantMetric(`acsbot_commands_total{command="stats",outcome="reply_failed"}`, 1)
 	if n := len(h.callsTo(replyPath(id))); n != 1 {

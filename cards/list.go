@@ -98,7 +98,6 @@ func pageNumber(v any) (int, bool) {
 // listText holds the words of one list kind.
 type listText struct {
 	title   func(n int) string
-	summary func(n int) string
 	page    func(page, pages int) string
 	showing func(from, to, total int) string
 	prev    string

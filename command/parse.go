@@ -2,8 +2,8 @@ package command
 
 import (
 	"slices"
-	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -333,15 +333,19 @@ func isNumber(s string) bool {
 	return true
 }
 
-// isClock is a time of day, H:MM or HH:MM.
-func isClock(s string) bool {
-	h, m, ok := strings.Cut(s, ":")
-	if !ok || len(h) > 2 || len(m) != 2 || !isNumber(h) || !isNumber(m) {
-		return false
+// ParseClock reads a time of day on a 24-hour clock, "9:30" or "09:30", and returns
+// it as the store keeps it, "09:30".
+func ParseClock(s string) (string, bool) {
+	t, err := time.Parse("15:04", s) // "15" also takes a one-digit hour
+	if err != nil {
+		return "", false
 	}
-	hour, _ := strconv.Atoi(h)
-	minute, _ := strconv.Atoi(m)
-	return hour < 24 && minute < 60
+	return t.Format("15:04"), true
+}
+
+func isClock(s string) bool {
+	_, ok := ParseClock(s)
+	return ok
 }
 
 // suggestSlash is the slash form an unknown slash name is a typo of ("/nofce"), or

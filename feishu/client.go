@@ -19,6 +19,7 @@ import (
 	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
 	gocache "github.com/patrickmn/go-cache"
 
+	"acsbot/clock"
 	"acsbot/metrics"
 )
 
@@ -81,7 +82,7 @@ func NewClient(cfg ClientConfig) *Client {
 		log:      log,
 		metrics:  cfg.Metrics,
 		msgRetry: RetryPolicy{Attempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second},
-		sleep:    sleepCtx,
+		sleep:    clock.Sleep,
 	}
 	processTokens.once.Do(func() {
 		c.lark = lark.NewClient(cfg.AppID, cfg.AppSecret, append(opts, lark.WithTokenCache(processTokens.store))...)
@@ -195,18 +196,4 @@ type statusError struct {
 
 func (e *statusError) Error() string {
 	return fmt.Sprintf("http %d %s", e.status, http.StatusText(e.status))
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -14,16 +14,6 @@ const DefaultAt = "09:00"
 // Day is the local day of t in loc as the store keys pushes and statistics.
 func Day(t time.Time, loc *time.Location) string { return t.In(loc).Format(time.DateOnly) }
 
-// ParseClock reads a time of day on a 24-hour clock, "9:30" or "09:30", and returns
-// it as the store keeps it, "09:30".
-func ParseClock(s string) (string, bool) {
-	t, err := time.Parse("15:04", s) // "15" also takes a one-digit hour
-	if err != nil {
-		return "", false
-	}
-	return t.Format("15:04"), true
-}
-
 // scheduledOn is the moment a summary set for hhmm ("HH:MM") falls on the local day
 // of day. A time a daylight saving change skips still falls on that day: time.Date
 // reads it with one of the day's two offsets.

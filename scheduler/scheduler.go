@@ -11,7 +11,7 @@ import (
 	"acsbot/acs"
 	"acsbot/cards"
 	"acsbot/command"
-	"acsbot/feishu"
+	"acsbot/delivery"
 	"acsbot/store"
 )
 
@@ -19,7 +19,7 @@ import (
 type Deps struct {
 	Store     *store.Store
 	Directory *acs.Directory
-	Feishu    *feishu.Client
+	Delivery  *delivery.Stage
 	// Location is push.timezone: subscription times and days are read in it.
 	Location *time.Location
 	// Lang is bot.language, the language of the summaries.
@@ -35,13 +35,13 @@ type Deps struct {
 // send and finished after it, and the send carries a uuid derived from chat and day,
 // so Feishu drops a resend of a summary that did go out before a crash.
 type Scheduler struct {
-	store *store.Store
-	dir   *acs.Directory
-	fc    *feishu.Client
-	loc   *time.Location
-	lang  command.Lang
-	log   *slog.Logger
-	now   func() time.Time
+	store   *store.Store
+	dir     *acs.Directory
+	deliver *delivery.Stage
+	loc     *time.Location
+	lang    command.Lang
+	log     *slog.Logger
+	now     func() time.Time
 
 	// mu makes passes run one at a time, whoever starts them.
 	mu sync.Mutex
@@ -67,14 +67,6 @@ type retry struct {
 	lastErr  string
 }
 
-// Retry bounds for a summary whose send failed for a passing reason (Feishu 5xx,
-// the network, a failed scan): attempts 1, 2, 4 and 8 minutes apart, then the day's
-// summary is given up and the subscription shows why.
-const (
-	maxAttempts  = 5
-	firstBackoff = time.Minute
-)
-
 // tickEvery is how often a pass runs. Shorter than a minute, so a summary comes
 // within the minute it is due.
 const tickEvery = 20 * time.Second
@@ -90,7 +82,7 @@ func New(d Deps) *Scheduler {
 	s := &Scheduler{
 		store:   d.Store,
 		dir:     d.Directory,
-		fc:      d.Feishu,
+		deliver: d.Delivery,
 		loc:     d.Location,
 		lang:    d.Lang,
 		log:     d.Logger,
@@ -289,49 +281,55 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 
 // send sends one claimed summary, records how it went and reports whether it went.
 func (s *Scheduler) send(ctx context.Context, c store.PushClaim, sub store.Subscription, snap *acs.Snapshot) bool {
-	today := dayStats(c.Day, snap.Stats())
 	card, err := s.summary(ctx, c.Day, snap, sub.LastStats, s.lang)
 	if err != nil {
 		s.failedAttempt(ctx, c, err)
 		return false
 	}
-	body, err := card.JSON()
-	if err != nil {
-		s.give(ctx, c, err.Error())
-		return false
-	}
-	if _, err := s.fc.Send(ctx, "chat_id", c.ChatID, string(body), c.UUID()); err != nil {
-		if feishu.ClassOf(err) == feishu.Permanent && ctx.Err() == nil {
-			// The bot left the chat, the chat was disbanded...: no retry helps.
-			s.give(ctx, c, reason(err))
-			return false
-		}
+	claim := pushClaim{s: s, c: c, today: dayStats(c.Day, snap.Stats())}
+	_, err = s.deliver.Deliver(ctx, claim, delivery.Message{What: "summary", IDType: "chat_id", To: c.ChatID, UUID: c.UUID(), Card: card})
+	if delivery.Retry(err) {
 		s.failedAttempt(ctx, c, err)
 		return false
 	}
 	delete(s.retries, claimKey{c.ChatID, c.Day})
-	if err := s.store.FinishPush(ctx, c.ChatID, c.Day, today, s.now()); err != nil {
+	return err == nil
+}
+
+// pushClaim is a chat's summary of one day as the delivery stage ends it.
+type pushClaim struct {
+	s     *Scheduler
+	c     store.PushClaim
+	today store.DayStats
+}
+
+func (p pushClaim) Done(ctx context.Context) error {
+	if err := p.s.store.FinishPush(ctx, p.c.ChatID, p.c.Day, p.today, p.s.now()); err != nil {
 		// Sent but not recorded: the claim stays unfinished and is resent with the
 		// same uuid, which Feishu drops.
-		s.log.Error("daily summary sent but not recorded", "chat", c.ChatID, "day", c.Day, "err", err)
-		return true
+		return fmt.Errorf("daily summary for %s on %s sent but not recorded: %w", p.c.ChatID, p.c.Day, err)
 	}
-	s.log.Info("daily summary sent", "chat", c.ChatID, "day", c.Day)
-	return true
+	p.s.log.Info("daily summary sent", "chat", p.c.ChatID, "day", p.c.Day)
+	return nil
+}
+
+func (p pushClaim) Fail(ctx context.Context, reason string) error {
+	p.s.give(ctx, p.c, reason)
+	return nil
 }
 
 // failedAttempt counts a failure that may pass, and gives the day's summary up
-// after maxAttempts.
+// when delivery's retry limit is reached.
 func (s *Scheduler) failedAttempt(ctx context.Context, c store.PushClaim, err error) {
 	k := claimKey{c.ChatID, c.Day}
 	r := s.retries[k]
 	r.attempts++
-	r.lastErr = reason(err)
-	if r.attempts >= maxAttempts {
+	r.lastErr = delivery.VerdictOf(err).Reason
+	if delivery.Exhausted(r.attempts) {
 		s.give(ctx, c, fmt.Sprintf("gave up after %d attempts: %s", r.attempts, r.lastErr))
 		return
 	}
-	r.next = s.now().Add(firstBackoff << (r.attempts - 1))
+	r.next = s.now().Add(delivery.Backoff(r.attempts))
 	s.retries[k] = r
 	s.log.Warn("daily summary not sent; will retry", "chat", c.ChatID, "day", c.Day, "attempt", r.attempts, "err", err)
 }
@@ -343,16 +341,6 @@ func (s *Scheduler) give(ctx context.Context, c store.PushClaim, why string) {
 	if err := s.store.FailPush(ctx, c.ChatID, c.Day, why, s.now()); err != nil && !errors.Is(err, store.ErrNotClaimed) {
 		s.log.Error("record a failed daily summary", "chat", c.ChatID, "day", c.Day, "err", err)
 	}
-}
-
-// reason is a failure as /subscriptions shows it: Feishu's code and message when
-// there are, without the operation's ids.
-func reason(err error) string {
-	var fe *feishu.Error
-	if errors.As(err, &fe) && fe.Code != 0 {
-		return fmt.Sprintf("feishu code %d: %s", fe.Code, fe.Msg)
-	}
-	return err.Error()
 }
 
 // record writes the snapshot's totals as the statistics of its local day, once

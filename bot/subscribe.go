@@ -1,4 +1,4 @@
-package handlers
+package bot
 
 import (
 	"context"
@@ -14,27 +14,28 @@ import (
 
 // subscribe answers /subscribe [HH:MM]: the chat gets the daily summary at that local
 // time (scheduler.DefaultAt without one). A time that is not one stores nothing.
-func (s *Server) subscribe(ctx context.Context, j job, p command.Parsed) (cards.Card, string, error) {
+func (b *Bot) subscribe(ctx context.Context, r request) (cards.Card, string, error) {
 	at := scheduler.DefaultAt
-	if len(p.Args) > 0 {
+	if len(r.p.Args) > 0 {
 		ok := false
-		if len(p.Args) == 1 {
-			at, ok = scheduler.ParseClock(p.Args[0])
+		if len(r.p.Args) == 1 {
+			at, ok = command.ParseClock(r.p.Args[0])
 		}
 		if !ok {
-			return cards.BadTime(p.Lang, strings.Join(p.Args, " ")), "usage", nil
+			return cards.BadTime(r.lang(), strings.Join(r.p.Args, " ")), "usage", nil
 		}
 	}
-	now := s.now()
-	if err := s.store.Subscribe(ctx, j.ChatID, at, j.Sender.OpenID, now); err != nil {
+	now := b.now()
+	j := r.job
+	if err := b.store.Subscribe(ctx, j.ChatID, at, j.Sender.OpenID, now); err != nil {
 		return cards.Card{}, "", err
 	}
 	// Re-subscribing the day a summary went out does not bring a second one.
-	subs, err := s.store.Subscriptions(ctx)
+	subs, err := b.store.Subscriptions(ctx)
 	if err != nil {
 		return cards.Card{}, "", err
 	}
-	loc := s.cfg.Location()
+	loc := b.cfg.Location()
 	sentToday := false
 	for _, sub := range subs {
 		if sub.ChatID == j.ChatID {
@@ -45,31 +46,31 @@ func (s *Server) subscribe(ctx context.Context, j job, p command.Parsed) (cards.
 	if err != nil {
 		return cards.Card{}, "", err
 	}
-	return cards.Subscribed(p.Lang, s.chatName(ctx, j.ChatID), at, loc.String(), next), "ok", nil
+	return cards.Subscribed(r.lang(), b.chatName(ctx, j.ChatID), at, loc.String(), next), "ok", nil
 }
 
 // unsubscribe answers /unsubscribe: the chat gets no more summaries.
-func (s *Server) unsubscribe(ctx context.Context, j job, lang command.Lang) (cards.Card, string, error) {
-	existed, err := s.store.Unsubscribe(ctx, j.ChatID)
+func (b *Bot) unsubscribe(ctx context.Context, r request) (cards.Card, string, error) {
+	existed, err := b.store.Unsubscribe(ctx, r.job.ChatID)
 	if err != nil {
 		return cards.Card{}, "", err
 	}
-	return cards.Unsubscribed(lang, s.chatName(ctx, j.ChatID), existed), "ok", nil
+	return cards.Unsubscribed(r.lang(), b.chatName(ctx, r.job.ChatID), existed), "ok", nil
 }
 
 // pushNow answers /push now with the chat's summary as the daily push builds it,
 // so an admin can see it before the first one comes. It is a reply to the command,
 // not the day's summary: that one still comes at its time.
-func (s *Server) pushNow(ctx context.Context, j job, p command.Parsed) (cards.Card, string, error) {
-	if len(p.Args) != 1 || p.Args[0] != "now" {
-		return cards.Usage(p.Lang, p.Spec, strings.Join(p.Args, " ")), "usage", nil
+func (b *Bot) pushNow(ctx context.Context, r request) (cards.Card, string, error) {
+	if len(r.p.Args) != 1 || r.p.Args[0] != "now" {
+		return cards.Usage(r.lang(), r.p.Spec, strings.Join(r.p.Args, " ")), "usage", nil
 	}
-	snap, err := s.dir.Get(ctx)
+	snap, err := b.dir.Get(ctx)
 	if err != nil {
-		s.log.Warn("directory unavailable", "command", "push", "err", err)
-		return errorCard(p.Lang, err), "error", nil
+		b.log.Warn("directory unavailable", "command", "push", "err", err)
+		return errorCard(r.lang(), err), "error", nil
 	}
-	card, err := s.sched.Preview(ctx, j.ChatID, snap, p.Lang)
+	card, err := b.sched.Preview(ctx, r.job.ChatID, snap, r.lang())
 	if err != nil {
 		return cards.Card{}, "", err
 	}
@@ -82,12 +83,12 @@ const nameLookups = 4
 
 // subscriptions answers /subscriptions: every subscribed chat, its time, who set
 // it, when it last got its summary and why the latest one failed.
-func (s *Server) subscriptions(ctx context.Context, lang command.Lang) (cards.Card, string, error) {
-	subs, err := s.store.Subscriptions(ctx)
+func (b *Bot) subscriptions(ctx context.Context, r request) (cards.Card, string, error) {
+	subs, err := b.store.Subscriptions(ctx)
 	if err != nil {
 		return cards.Card{}, "", err
 	}
-	loc := s.cfg.Location()
+	loc := b.cfg.Location()
 	rows := make([]cards.SubscriptionRow, len(subs))
 	var g errgroup.Group
 	g.SetLimit(nameLookups)
@@ -97,12 +98,12 @@ func (s *Server) subscriptions(ctx context.Context, lang command.Lang) (cards.Ca
 			rows[i].LastSent = sub.LastSentAt.In(loc)
 		}
 		g.Go(func() error {
-			rows[i].Chat = s.chatName(ctx, sub.ChatID)
+			rows[i].Chat = b.chatName(ctx, sub.ChatID)
 			return nil
 		})
 	}
 	_ = g.Wait() // the lookups never fail: a chat without a name shows its id
-	return cards.Subscriptions(lang, loc.String(), rows), "ok", nil
+	return cards.Subscriptions(r.lang(), loc.String(), rows), "ok", nil
 }
 
 // chatNameTimeout bounds one chat name lookup: a name is nice to have, not worth
@@ -111,12 +112,12 @@ const chatNameTimeout = 5 * time.Second
 
 // chatName is a chat's name for a card, or its id when Feishu has no name for it
 // (direct chats) or cannot be asked.
-func (s *Server) chatName(ctx context.Context, chatID string) string {
+func (b *Bot) chatName(ctx context.Context, chatID string) string {
 	ctx, cancel := context.WithTimeout(ctx, chatNameTimeout)
 	defer cancel()
-	name, err := s.feishu.ChatName(ctx, chatID)
+	name, err := b.feishu.ChatName(ctx, chatID)
 	if err != nil {
-		s.log.Debug("chat name unavailable; showing the id", "chat", chatID, "err", err)
+		b.log.Debug("chat name unavailable; showing the id", "chat", chatID, "err", err)
 	}
 	if name == "" {
 		return chatID

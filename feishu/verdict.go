@@ -1,0 +1,66 @@
+package feishu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Verdict is what a caller does about a failed call, decided here once: callers act
+// on it and never read Feishu's codes themselves.
+type Verdict struct {
+	// Retry: a later attempt of the same work may succeed.
+	Retry bool
+	// After is the least wait before that attempt; 0 leaves the pace to the caller.
+	After time.Duration
+	// AppWide: the refusal is the same for every recipient (the app lacks a scope,
+	// the bot is off), so a round of sends stops at the first one.
+	AppWide bool
+	// Code and Msg are Feishu's, for a card that shows them; 0 and "" when the call
+	// failed before Feishu answered.
+	Code int
+	Msg  string
+	// Reason says why, as people read it: Feishu's code and message, without the
+	// operation's ids.
+	Reason string
+}
+
+// Codes that refuse a call for the whole app rather than for one recipient.
+const (
+	codeAppDisabled     = 99991662
+	codeScopeNotGranted = 99991672
+	codeAppNotUsable    = 99991673
+	codeTokenLacksScope = 99991676
+	codeBotNotActivated = 230006
+)
+
+// VerdictOf judges err, the failure of a call made with Do or Classify. A call cut
+// short because its context was cancelled (the bot stopping) is worth retrying after
+// the restart; an error that is not Feishu's is judged passing.
+func VerdictOf(err error) Verdict {
+	if err == nil {
+		return Verdict{}
+	}
+	var fe *Error
+	if !errors.As(err, &fe) {
+		return Verdict{Retry: true, Reason: err.Error()}
+	}
+	v := Verdict{Code: fe.Code, Msg: fe.Msg, Reason: fe.detail()}
+	if fe.Code != 0 {
+		v.Reason = fmt.Sprintf("feishu code %d: %s", fe.Code, fe.Msg)
+	}
+	switch fe.Class {
+	case Retryable, TokenInvalid, InvalidPageToken:
+		v.Retry = true
+	case RateLimited:
+		v.Retry, v.After = true, fe.RetryAfter
+	case Permanent:
+		v.Retry = errors.Is(err, context.Canceled)
+	}
+	switch fe.Code {
+	case codeAppDisabled, codeScopeNotGranted, codeAppNotUsable, codeTokenLacksScope, codeBotNotActivated:
+		v.AppWide = true
+	}
+	return v
+}
