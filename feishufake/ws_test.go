@@ -178,7 +178,10 @@ func TestWSPushedEventIsHandledAndAcked(t *testing.T) {
 	pushes, acks := framesOf(s, "down", "event"), framesOf(s, "up", "event")
 	if len(pushes) != 1 || len(acks) != 1 || pushes[0].MessageID != ack.MessageID || acks[0].MessageID != ack.MessageID ||
 		pushes[0].EventID != ev.EventID() || pushes[0].EventType != "im.message.receive_v1" || acks[0].Code != 200 || pushes[0].Conn != 1 {
-		t.Errorf("frame log: pushes %+v, acks %+v", pushes, acks)
+		t.Fatalf("frame log: pushes %+v, acks %+v", pushes, acks)
+	}
+	if strings.Contains(pushes[0].Payload, testVerify) || !strings.Contains(pushes[0].Payload, `"token":"[redacted]"`) {
+		t.Errorf("the verification token reached the frame log: %s", pushes[0].Payload)
 	}
 	if open, total := s.WSConnections(); open != 1 || total != 1 {
 		t.Errorf("connections open %d, total %d; want 1, 1", open, total)
