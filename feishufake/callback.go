@@ -45,15 +45,22 @@ func (s *Server) Click(ctx context.Context, url string, a CardAction) (ClickResu
 	if status != http.StatusOK {
 		return res, fmt.Errorf("card callback answered HTTP %d", status)
 	}
+	s.applyAnswer(&res, a.MessageID)
+	return res, nil
+}
+
+// applyAnswer does what a Feishu client does with a callback's answer: it shows the
+// toast and puts a "raw" card in place of the clicked message's. An answer that is
+// not a JSON object changes nothing.
+func (s *Server) applyAnswer(res *ClickResult, messageID string) {
 	var ans callbackAnswer
-	if json.Unmarshal(body, &ans) != nil {
-		return res, nil
+	if json.Unmarshal(res.Answer, &ans) != nil {
+		return
 	}
 	res.Toast = ans.Toast
 	if ans.Card != nil && ans.Card.Type == "raw" && len(ans.Card.Data) > 0 {
-		res.Updated = s.replaceContent(a.MessageID, string(ans.Card.Data))
+		res.Updated = s.replaceContent(messageID, string(ans.Card.Data))
 	}
-	return res, nil
 }
 
 // replaceContent sets a sent message's content, reporting whether the message exists.

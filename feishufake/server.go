@@ -36,6 +36,13 @@ type Options struct {
 	// Now is the platform's clock: token lifetimes, the uuid window, message and
 	// event timestamps. Default time.Now.
 	Now func() time.Time
+	// WS is the ClientConfig the long-connection endpoint and every pong hand the
+	// SDK client; nil = Feishu's (-1 reconnects, 120 s apart, first within 30 s,
+	// ping every 120 s). Tests shorten it.
+	WS *WSClientConfig
+	// WSRepushAfter is how long an event pushed over the long connection waits for a
+	// 200 ack before it is pushed again. Default 15 s, Feishu's first retry.
+	WSRepushAfter time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -50,6 +57,13 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.WS == nil {
+		cfg := feishuWSConfig
+		o.WS = &cfg
+	}
+	if o.WSRepushAfter <= 0 {
+		o.WSRepushAfter = 15 * time.Second
 	}
 	return o
 }
@@ -93,6 +107,8 @@ type Server struct {
 	callNext    int
 	msgArrived  chan struct{} // closed and replaced whenever a message is recorded
 	secretWords []string      // values that must never reach the call log
+
+	ws *wsHub // the long connections, under their own lock
 }
 
 // New starts a fake platform on 127.0.0.1 on a free port.
@@ -116,6 +132,7 @@ func NewHandler(opts Options) *Server {
 		msgIndex:   map[string]int{},
 		uuids:      map[string]uuidEntry{},
 		msgArrived: make(chan struct{}),
+		ws:         newWSHub(),
 	}
 	for _, w := range []string{opts.AppSecret, opts.EncryptKey, opts.VerificationToken} {
 		if w != "" {
@@ -130,6 +147,8 @@ func NewHandler(opts Options) *Server {
 	mux.HandleFunc("POST /open-apis/im/v1/messages", s.api(s.authed(s.handleCreateMessage)))
 	mux.HandleFunc("POST /open-apis/im/v1/messages/{message_id}/reply", s.api(s.authed(s.handleReply)))
 	mux.HandleFunc("PATCH /open-apis/im/v1/messages/{message_id}", s.api(s.authed(s.handlePatch)))
+	mux.HandleFunc("POST "+pathWSEndpoint, s.api(s.handleWSEndpoint))
+	mux.HandleFunc("GET "+pathWS, s.handleWS) // not s.api: the upgrade needs the bare ResponseWriter
 	mux.HandleFunc("/", s.api(func(w *apiWriter, r *http.Request, _ []byte) {
 		w.fail(http.StatusNotFound, 404, "404 page not found")
 	}))
@@ -307,7 +326,8 @@ func codeOf(body []byte) int {
 // isSecretKey reports whether a JSON field's value must never reach the call log.
 func isSecretKey(k string) bool {
 	switch k {
-	case "app_secret", "tenant_access_token", "app_access_token", "encrypt_key":
+	case "app_secret", "tenant_access_token", "app_access_token", "encrypt_key",
+		"AppSecret", "ClientAssertion": // the long-connection endpoint's spelling
 		return true
 	}
 	return false
