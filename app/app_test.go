@@ -17,8 +17,8 @@ func TestURLVerification(t *testing.T) {
 	for _, plain := range []bool{true, false} {
 		name := map[bool]string{true: "plain", false: "encrypted"}[plain]
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t, harnessOpts{plain: plain})
-			status, body := h.deliver(h.fake.URLVerification("chal-123"))
+			h := newHarness(t, harnessOpts{Plain: plain})
+			status, body := h.Deliver(h.Fake.URLVerification("chal-123"))
 			if status != 200 {
 				t.Fatalf("status %d: %s", status, body)
 			}
@@ -26,9 +26,9 @@ func TestURLVerification(t *testing.T) {
 			if err := json.Unmarshal(body, &got); err != nil || got.Challenge != "chal-123" {
 				t.Fatalf("answer %s, want the challenge back", body)
 			}
-			bad := h.fake.URLVerification("chal-456")
+			bad := h.Fake.URLVerification("chal-456")
 			bad["token"] = "wrong"
-			if status, _ := h.deliver(bad); status < 400 || status >= 500 {
+			if status, _ := h.Deliver(bad); status < 400 || status >= 500 {
 				t.Fatalf("wrong token: status %d, want 4xx", status)
 			}
 		})
@@ -43,7 +43,7 @@ func TestCommands(t *testing.T) {
 		{ID: "ou_nocard000000000000000000000000003", FaceUploaded: true},
 		{ID: "ou_nothing00000000000000000000000004"},
 	}
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 	cases := []struct {
 		text      string
 		want      []string // each must appear in the reply card
@@ -74,8 +74,8 @@ func TestCommands(t *testing.T) {
 			{"group", readerChat, readerID},
 		} {
 			t.Run(where.chatType+"/"+c.text, func(t *testing.T) {
-				ev := h.say(where.chatType, where.chat, where.sender, c.text)
-				reply := h.replyTo(messageID(t, ev))
+				ev := h.Say(where.chatType, where.chat, where.sender, c.text)
+				reply := h.ReplyTo(messageID(t, ev))
 				got := texts(t, reply.Content)
 				if c.adminOnly && where.sender != adminID {
 					if strings.Contains(got, users[1].ID) {
@@ -100,46 +100,46 @@ func TestCommands(t *testing.T) {
 
 func TestAccess(t *testing.T) {
 	users := []acs.User{{ID: "ou_noface000000000000000000000000002", Card: 654321}}
-	h := newHarness(t, harnessOpts{users: users})
-	calls := h.fake.ACSListCalls()
+	h := newHarness(t, harnessOpts{Users: users})
+	calls := h.Fake.ACSListCalls()
 
 	t.Run("outsider in a direct chat is refused and nothing is read", func(t *testing.T) {
-		ev := h.say("p2p", "oc_p2p_outsider00000000000000000001", outsiderID, "/noface")
-		got := texts(t, h.replyTo(messageID(t, ev)).Content)
+		ev := h.Say("p2p", "oc_p2p_outsider00000000000000000001", outsiderID, "/noface")
+		got := texts(t, h.ReplyTo(messageID(t, ev)).Content)
 		if strings.Contains(got, users[0].ID) {
 			t.Fatalf("outsider saw the directory: %s", got)
 		}
-		if n := h.fake.ACSListCalls(); n != calls {
+		if n := h.Fake.ACSListCalls(); n != calls {
 			t.Fatalf("refusal read the directory: %d list calls", n-calls)
 		}
 	})
 	t.Run("member of an unlisted group is refused", func(t *testing.T) {
-		ev := h.say("group", otherChat, readerID, "/stats")
-		got := texts(t, h.replyTo(messageID(t, ev)).Content)
-		if n := h.fake.ACSListCalls(); n != calls {
+		ev := h.Say("group", otherChat, readerID, "/stats")
+		got := texts(t, h.ReplyTo(messageID(t, ev)).Content)
+		if n := h.Fake.ACSListCalls(); n != calls {
 			t.Fatalf("refusal read the directory (%d calls): %s", n-calls, got)
 		}
 	})
 	t.Run("card numbers are masked outside an admin's direct chat", func(t *testing.T) {
-		ev := h.say("group", readerChat, adminID, "/user "+users[0].ID)
-		got := texts(t, h.replyTo(messageID(t, ev)).Content)
+		ev := h.Say("group", readerChat, adminID, "/user "+users[0].ID)
+		got := texts(t, h.ReplyTo(messageID(t, ev)).Content)
 		if strings.Contains(got, "654321") || !strings.Contains(strings.ReplaceAll(got, `\*`, "*"), "****21") {
 			t.Fatalf("group reply shows the card number unmasked: %s", got)
 		}
-		ev = h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/user "+users[0].ID)
-		got = texts(t, h.replyTo(messageID(t, ev)).Content)
+		ev = h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/user "+users[0].ID)
+		got = texts(t, h.ReplyTo(messageID(t, ev)).Content)
 		if !strings.Contains(got, "654321") {
 			t.Fatalf("admin's direct chat should show the full card number: %s", got)
 		}
 	})
 	t.Run("a group message that does not mention the bot is ignored", func(t *testing.T) {
-		ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/stats"})
-		if status, _ := h.deliver(ev); status != 200 {
+		ev := h.Fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/stats"})
+		if status, _ := h.Deliver(ev); status != 200 {
 			t.Fatalf("status %d", status)
 		}
-		ctrl := h.say("group", readerChat, readerID, "/help")
-		h.replyTo(messageID(t, ctrl))
-		if n := h.repliesTo(messageID(t, ev)); n != 0 {
+		ctrl := h.Say("group", readerChat, readerID, "/help")
+		h.ReplyTo(messageID(t, ctrl))
+		if n := h.RepliesTo(messageID(t, ev)); n != 0 {
 			t.Fatalf("answered a message for someone else")
 		}
 	})
@@ -149,33 +149,33 @@ func TestAccess(t *testing.T) {
 // once; the bot answers once, even across a restart.
 func TestDuplicateDeliveries(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: "oc_p2p_admin0000000000000000000001", ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
+	ev := h.Fake.MessageEvent(feishufake.UserMessage{ChatID: "oc_p2p_admin0000000000000000000001", ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
 	var wg sync.WaitGroup
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if status, body := h.deliver(ev); status != 200 {
+			if status, body := h.Deliver(ev); status != 200 {
 				t.Errorf("concurrent delivery: %d %s", status, body)
 			}
 		}()
 	}
 	wg.Wait()
 	for i := 0; i < 2; i++ {
-		if status, _ := h.deliver(ev); status != 200 {
+		if status, _ := h.Deliver(ev); status != 200 {
 			t.Fatalf("re-delivery: status %d", status)
 		}
 	}
 	id := messageID(t, ev)
-	h.replyTo(id)
-	h.restart()
-	if status, _ := h.deliver(ev); status != 200 {
+	h.ReplyTo(id)
+	h.Restart()
+	if status, _ := h.Deliver(ev); status != 200 {
 		t.Fatalf("re-delivery after restart: status %d", status)
 	}
 	// A later command proves the restarted bot is working before we count.
-	ctrl := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/help")
-	h.replyTo(messageID(t, ctrl))
-	if n := h.repliesTo(id); n != 1 {
+	ctrl := h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/help")
+	h.ReplyTo(messageID(t, ctrl))
+	if n := h.RepliesTo(id); n != 1 {
 		t.Fatalf("%d replies to one message delivered 5 times, want 1", n)
 	}
 }
@@ -183,27 +183,27 @@ func TestDuplicateDeliveries(t *testing.T) {
 // Thirty people asking at once on a cold cache share one scan.
 func TestConcurrentColdQueriesShareOneScan(t *testing.T) {
 	const n = 1234
-	h := newHarness(t, harnessOpts{users: feishufake.GenerateUsers(n, 7)})
-	h.fake.SetPageLatency(20 * time.Millisecond)
+	h := newHarness(t, harnessOpts{Users: feishufake.GenerateUsers(n, 7)})
+	h.Fake.SetPageLatency(20 * time.Millisecond)
 	var evs []feishufake.Envelope
 	for i := 0; i < 30; i++ {
-		evs = append(evs, h.fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/noface", MentionBot: true}))
+		evs = append(evs, h.Fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/noface", MentionBot: true}))
 	}
 	var wg sync.WaitGroup
 	for _, ev := range evs {
 		wg.Add(1)
 		go func(ev feishufake.Envelope) {
 			defer wg.Done()
-			if status, _ := h.deliver(ev); status != 200 {
+			if status, _ := h.Deliver(ev); status != 200 {
 				t.Errorf("status %d", status)
 			}
 		}(ev)
 	}
 	wg.Wait()
 	for _, ev := range evs {
-		h.replyTo(messageID(t, ev))
+		h.ReplyTo(messageID(t, ev))
 	}
-	if got, want := h.fake.ACSListCalls(), (n+49)/50; got != want {
+	if got, want := h.Fake.ACSListCalls(), (n+49)/50; got != want {
 		t.Fatalf("%d ACS list calls for 30 concurrent cold queries, want %d", got, want)
 	}
 }
@@ -220,10 +220,10 @@ func TestACSFaultsStillAnswerCorrectly(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := newHarness(t, harnessOpts{users: users})
-			h.fake.InjectACSFault(c.fault)
-			ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
-			got := texts(t, h.replyTo(messageID(t, ev)).Content)
+			h := newHarness(t, harnessOpts{Users: users})
+			h.Fake.InjectACSFault(c.fault)
+			ev := h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+			got := texts(t, h.ReplyTo(messageID(t, ev)).Content)
 			if !strings.Contains(got, "260") {
 				t.Fatalf("stats after %s lack the total 260:\n%s", c.name, got)
 			}
@@ -233,16 +233,16 @@ func TestACSFaultsStillAnswerCorrectly(t *testing.T) {
 
 func TestErrorCardWhenACSKeepsFailing(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultPermission})
-	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
-	got := texts(t, h.replyTo(messageID(t, ev)).Content)
+	h.Fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultPermission})
+	ev := h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
+	got := texts(t, h.ReplyTo(messageID(t, ev)).Content)
 	if !strings.Contains(got, "99991672") {
 		t.Fatalf("error card does not carry Feishu's code:\n%s", got)
 	}
 	// The bot is still fine: once ACS recovers the next question is answered.
-	h.fake.ClearFaults()
-	ev = h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
-	if got := texts(t, h.replyTo(messageID(t, ev)).Content); !strings.Contains(got, "120") {
+	h.Fake.ClearFaults()
+	ev = h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	if got := texts(t, h.ReplyTo(messageID(t, ev)).Content); !strings.Contains(got, "120") {
 		t.Fatalf("stats after recovery lack the total:\n%s", got)
 	}
 }
@@ -251,7 +251,7 @@ func TestErrorCardWhenACSKeepsFailing(t *testing.T) {
 // holds the next 50 people without a face photo and nobody else.
 func TestPagingCallback(t *testing.T) {
 	users := feishufake.GenerateUsers(1500, 11)
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 	face := map[string]bool{}
 	var noFace []string
 	for _, u := range users {
@@ -263,13 +263,13 @@ func TestPagingCallback(t *testing.T) {
 	if len(noFace) <= 50 {
 		t.Fatalf("test needs more than one page of people without a face photo, got %d", len(noFace))
 	}
-	ev := h.say("group", readerChat, readerID, "/noface")
-	reply := h.replyTo(messageID(t, ev))
+	ev := h.Say("group", readerChat, readerID, "/noface")
+	reply := h.ReplyTo(messageID(t, ev))
 	value := findButtonValue(t, reply.Content, 2)
-	calls := h.fake.ACSListCalls()
+	calls := h.Fake.ACSListCalls()
 
-	action := h.fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: readerID, MessageID: reply.ID, ChatID: readerChat, Value: value})
-	status, body := h.deliver(action)
+	action := h.Fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: readerID, MessageID: reply.ID, ChatID: readerChat, Value: value})
+	status, body := h.Deliver(action)
 	if status != 200 {
 		t.Fatalf("callback status %d: %s", status, body)
 	}
@@ -295,11 +295,11 @@ func TestPagingCallback(t *testing.T) {
 	if listed != 50 {
 		t.Errorf("page 2 lists %d people, want 50", listed)
 	}
-	if h.fake.ACSListCalls() != calls {
+	if h.Fake.ACSListCalls() != calls {
 		t.Errorf("the callback scanned the directory")
 	}
-	outsider := h.fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: outsiderID, MessageID: reply.ID, ChatID: otherChat, Value: value})
-	_, body = h.deliver(outsider)
+	outsider := h.Fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: outsiderID, MessageID: reply.ID, ChatID: otherChat, Value: value})
+	_, body = h.Deliver(outsider)
 	if strings.Contains(string(body), noFace[0]) || !strings.Contains(string(body), "toast") {
 		t.Fatalf("an outsider's click got the list: %s", body)
 	}
@@ -319,7 +319,7 @@ func findButtonValue(t *testing.T, cardJSON string, page int) map[string]any {
 
 func TestHealthzAndMetrics(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	resp, err := http.Get(h.srv.URL + "/healthz")
+	resp, err := http.Get(h.URL() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,9 +329,9 @@ func TestHealthzAndMetrics(t *testing.T) {
 	if resp.StatusCode != 200 || health["status"] != "ok" {
 		t.Fatalf("healthz %d %v", resp.StatusCode, health)
 	}
-	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
-	h.replyTo(messageID(t, ev))
-	h.deliver(ev) // a duplicate, counted as such
+	ev := h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	h.ReplyTo(messageID(t, ev))
+	h.Deliver(ev) // a duplicate, counted as such
 	wants := []string{
 		`acsbot_events_received_total{type="im.message.receive_v1"} 2`,
 		`acsbot_events_deduped_total 1`,
@@ -344,7 +344,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 	var b bytes.Buffer
 	missing := wants
 	for deadline := time.Now().Add(5 * time.Second); len(missing) > 0 && time.Now().Before(deadline); {
-		resp, err = http.Get(h.srv.URL + "/metrics")
+		resp, err = http.Get(h.URL() + "/metrics")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,7 +364,7 @@ func TestHealthzAndMetrics(t *testing.T) {
 	for _, want := range missing {
 		t.Errorf("metrics lack %q", want)
 	}
-	for _, secret := range []string{h.cfg.Feishu.AppSecret.Value(), verifyTok, encryptKey} {
+	for _, secret := range []string{h.Config.Feishu.AppSecret.Value(), verifyTok, encryptKey} {
 		for _, body := range []string{b.String(), stringify(health)} {
 			if strings.Contains(body, secret) {
 				t.Fatalf("a secret leaked into healthz or metrics")
@@ -381,23 +381,23 @@ func stringify(v any) string {
 // An ACS update event changes the cached snapshot in place: no new scan.
 func TestUserUpdatedEventAppliesInPlace(t *testing.T) {
 	users := []acs.User{{ID: "ou_noface000000000000000000000000002", Card: 654321}}
-	h := newHarness(t, harnessOpts{users: users})
-	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
-	if got := texts(t, h.replyTo(messageID(t, ev)).Content); !strings.Contains(got, users[0].ID) {
+	h := newHarness(t, harnessOpts{Users: users})
+	ev := h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
+	if got := texts(t, h.ReplyTo(messageID(t, ev)).Content); !strings.Contains(got, users[0].ID) {
 		t.Fatalf("first list lacks the user: %s", got)
 	}
-	calls := h.fake.ACSListCalls()
+	calls := h.Fake.ACSListCalls()
 	updated := users[0]
 	updated.FaceUploaded = true
-	h.fake.SetUser(updated)
-	if status, body := h.deliver(h.fake.UserUpdatedEvent(updated)); status != 200 {
+	h.Fake.SetUser(updated)
+	if status, body := h.Deliver(h.Fake.UserUpdatedEvent(updated)); status != 200 {
 		t.Fatalf("update event: %d %s", status, body)
 	}
-	ev = h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
-	if got := texts(t, h.replyTo(messageID(t, ev)).Content); strings.Contains(got, users[0].ID) {
+	ev = h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/noface")
+	if got := texts(t, h.ReplyTo(messageID(t, ev)).Content); strings.Contains(got, users[0].ID) {
 		t.Fatalf("user still listed after uploading a face photo: %s", got)
 	}
-	if h.fake.ACSListCalls() != calls {
+	if h.Fake.ACSListCalls() != calls {
 		t.Fatalf("the update caused a scan")
 	}
 }
@@ -406,20 +406,20 @@ func TestUserUpdatedEventAppliesInPlace(t *testing.T) {
 // restart, once Feishu works again, it is answered: nothing acknowledged is lost.
 func TestPendingWorkResumesAfterRestart(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	h.fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 500, Code: 1490001})
-	ev := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	h.Fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 500, Code: 1490001})
+	ev := h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
 	id := messageID(t, ev)
-	h.stop()
-	if n := h.repliesTo(id); n != 0 {
+	h.Stop()
+	if n := h.RepliesTo(id); n != 0 {
 		t.Fatalf("%d replies while Feishu was failing", n)
 	}
-	h.fake.ClearFaults()
-	h.start()
-	got := texts(t, h.replyTo(id).Content)
+	h.Fake.ClearFaults()
+	h.Start()
+	got := texts(t, h.ReplyTo(id).Content)
 	if !strings.Contains(got, "120") {
 		t.Fatalf("resumed reply lacks the total: %s", got)
 	}
-	if n := h.repliesTo(id); n != 1 {
+	if n := h.RepliesTo(id); n != 1 {
 		t.Fatalf("%d replies, want 1", n)
 	}
 }
@@ -428,7 +428,7 @@ func TestPendingWorkResumesAfterRestart(t *testing.T) {
 // in a group where the bot is mentioned too.
 func TestUserByMention(t *testing.T) {
 	person := acs.User{ID: "ou_person00000000000000000000000009", Card: 777888, FaceUploaded: true}
-	h := newHarness(t, harnessOpts{users: []acs.User{person, {ID: "ou_other000000000000000000000000008"}}})
+	h := newHarness(t, harnessOpts{Users: []acs.User{person, {ID: "ou_other000000000000000000000000008"}}})
 	for _, c := range []struct{ chatType, chat, text string }{
 		{"p2p", "oc_p2p_admin0000000000000000000001", "/user @_user_5"},
 		{"p2p", "oc_p2p_admin0000000000000000000001", "查询 @_user_5"},
@@ -436,15 +436,15 @@ func TestUserByMention(t *testing.T) {
 		{"group", readerChat, "查询 @_user_5"},
 	} {
 		t.Run(c.chatType+"/"+c.text, func(t *testing.T) {
-			ev := h.fake.MessageEvent(feishufake.UserMessage{
+			ev := h.Fake.MessageEvent(feishufake.UserMessage{
 				ChatID: c.chat, ChatType: c.chatType, SenderOpenID: adminID, Text: c.text,
 				Mentions:   []feishufake.Mention{{Key: "@_user_5", OpenID: person.ID, Name: "Person"}},
 				MentionBot: c.chatType == "group",
 			})
-			if status, body := h.deliver(ev); status != 200 {
+			if status, body := h.Deliver(ev); status != 200 {
 				t.Fatalf("status %d: %s", status, body)
 			}
-			got := texts(t, h.replyTo(messageID(t, ev)).Content)
+			got := texts(t, h.ReplyTo(messageID(t, ev)).Content)
 			if !strings.Contains(got, person.ID) || strings.Contains(got, "ou_other000000000000000000000000008") {
 				t.Fatalf("reply does not describe the mentioned person:\n%s", got)
 			}

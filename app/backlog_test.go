@@ -13,16 +13,16 @@ import (
 // every worker, is answered once each as soon as the scan ends: the jobs the full
 // queue left in the store do not wait for housekeeping's next round, 30 s on.
 func TestBurstBeyondTheQueueIsAnsweredPromptly(t *testing.T) {
-	h := newHarness(t, harnessOpts{users: feishufake.GenerateUsers(1000, 5)})
-	h.fake.SetPageLatency(100 * time.Millisecond) // 20 pages: a 2 s cold scan
+	h := newHarness(t, harnessOpts{Users: feishufake.GenerateUsers(1000, 5)})
+	h.Fake.SetPageLatency(100 * time.Millisecond) // 20 pages: a 2 s cold scan
 	const n = 120                                 // the queue holds 32 jobs, the workers 8
 	ids := make([]string, 0, n)
 	for range n {
-		ids = append(ids, messageID(t, h.say("group", readerChat, readerID, "/stats")))
+		ids = append(ids, messageID(t, h.Say("group", readerChat, readerID, "/stats")))
 	}
-	h.eventually("a reply to every command of the burst", func() bool {
+	h.Eventually("a reply to every command of the burst", func() bool {
 		for _, id := range ids {
-			if h.repliesTo(id) == 0 {
+			if h.RepliesTo(id) == 0 {
 				return false
 			}
 		}
@@ -32,12 +32,12 @@ func TestBurstBeyondTheQueueIsAnsweredPromptly(t *testing.T) {
 	// reply calls shows whether any command was answered twice.
 	replyCalls := func() float64 {
 		var m dto.Metric
-		if err := h.app.Metrics().MessagesSent.WithLabelValues("reply", "ok").Write(&m); err != nil {
+		if err := h.App().Metrics().MessagesSent.WithLabelValues("reply", "ok").Write(&m); err != nil {
 			t.Fatal(err)
 		}
 		return m.GetCounter().GetValue()
 	}
-	h.eventually("the last reply counted", func() bool { return replyCalls() >= n })
+	h.Eventually("the last reply counted", func() bool { return replyCalls() >= n })
 	if got := replyCalls(); got != n {
 		t.Errorf("%v reply calls for %d commands", got, n)
 	}

@@ -11,18 +11,18 @@ import (
 // BenchmarkWebhookAck measures how long Feishu waits for its 200 while the ACS API is
 // slow (200 ms a page): the webhook must not wait for the directory.
 func BenchmarkWebhookAck(b *testing.B) {
-	h := newHarness(b, harnessOpts{users: feishufake.GenerateUsers(2000, 5)})
-	defer h.stop()
-	h.fake.SetPageLatency(200 * time.Millisecond)
+	h := newHarness(b, harnessOpts{Users: feishufake.GenerateUsers(2000, 5)})
+	defer h.Stop()
+	h.Fake.SetPageLatency(200 * time.Millisecond)
 	evs := make([]feishufake.Envelope, b.N)
 	for i := range evs {
-		evs[i] = h.fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/noface", MentionBot: true})
+		evs[i] = h.Fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/noface", MentionBot: true})
 	}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		status, _ := h.deliver(evs[i])
+		status, _ := h.Deliver(evs[i])
 		lat = append(lat, time.Since(start))
 		if status != 200 {
 			b.Fatalf("status %d", status)
@@ -35,16 +35,16 @@ func BenchmarkWebhookAck(b *testing.B) {
 // BenchmarkWarmNoFace measures a warm "/noface" end to end at 10,000 users: event in,
 // reply recorded by the fake Feishu.
 func BenchmarkWarmNoFace(b *testing.B) {
-	h := newHarness(b, harnessOpts{users: feishufake.GenerateUsers(10000, 5)})
-	defer h.stop()
-	warm := h.say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
-	h.replyTo(messageID(b, warm))
+	h := newHarness(b, harnessOpts{Users: feishufake.GenerateUsers(10000, 5)})
+	defer h.Stop()
+	warm := h.Say("p2p", "oc_p2p_admin0000000000000000000001", adminID, "/stats")
+	h.ReplyTo(messageID(b, warm))
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		ev := h.say("group", readerChat, readerID, "/noface")
-		h.replyTo(messageID(b, ev))
+		ev := h.Say("group", readerChat, readerID, "/noface")
+		h.ReplyTo(messageID(b, ev))
 		lat = append(lat, time.Since(start))
 	}
 	b.StopTimer()

@@ -20,6 +20,7 @@ import (
 
 	"acsbot/acs"
 	"acsbot/app"
+	"acsbot/clock"
 	"acsbot/feishufake"
 )
 
@@ -69,21 +70,21 @@ const (
 // proxy's HTML 502). The scan retries each and completes.
 func faultACSServerErrors(t *testing.T) {
 	users := feishufake.GenerateUsers(3000, 21)
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 	faulted := 0
 	for page := 5; page <= 60; page += 10 {
 		kind := feishufake.FaultServerError
 		if faulted%2 == 1 {
 			kind = feishufake.FaultBadGateway
 		}
-		h.fake.InjectACSFault(feishufake.Fault{Kind: kind, Page: page, Times: 1})
+		h.Fake.InjectACSFault(feishufake.Fault{Kind: kind, Page: page, Times: 1})
 		faulted++
 	}
 	ev := h.adminSays("/stats")
 	wantStats(t, h.answerTo(ev), users)
 	h.wantMetric(`acsbot_acs_calls_total{result="server_error"}`, float64(faulted))
 	h.wantMetric(`acsbot_acs_calls_total{result="ok"}`, 60)
-	if got := h.fake.ACSListCalls(); got != 60+faulted {
+	if got := h.Fake.ACSListCalls(); got != 60+faulted {
 		t.Errorf("%d ACS list calls, want %d (60 pages + one retry per fault)", got, 60+faulted)
 	}
 	h.answeredOnce(ev)
@@ -95,8 +96,8 @@ const hungTimeout = 500 * time.Millisecond
 // One page hangs past the call timeout; the call is abandoned and retried.
 func faultACSHangOnce(t *testing.T) {
 	users := feishufake.GenerateUsers(260, 22)
-	h := newHarness(t, harnessOpts{users: users, callTimeout: hungTimeout})
-	h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultHang, Page: 3, Times: 1})
+	h := newHarness(t, harnessOpts{Users: users, CallTimeout: hungTimeout})
+	h.Fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultHang, Page: 3, Times: 1})
 	ev := h.adminSays("/stats")
 	wantStats(t, h.answerTo(ev), users)
 	// At least: under load an ordinary call may also run out of time, and is retried too.
@@ -110,17 +111,17 @@ func faultACSHangOnce(t *testing.T) {
 // and the next question after ACS recovers is answered.
 func faultACSHangForGood(t *testing.T) {
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{callTimeout: hungTimeout, logs: logs})
-	h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultHang})
+	h := newHarness(t, harnessOpts{CallTimeout: hungTimeout, Logs: logs})
+	h.Fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultHang})
 	ev := h.adminSays("/noface")
 	wantErrorCard(t, h.answerTo(ev), "")
 	h.wantMetric(`acsbot_acs_calls_total{result="transport_error"}`, 5)
 	h.wantMetric(`acsbot_commands_total{command="noface",outcome="error"}`, 1)
 	wantLog(t, logs, `msg="directory unavailable"`, 1)
 
-	h.fake.ClearFaults()
+	h.Fake.ClearFaults()
 	again := h.adminSays("/stats")
-	wantStats(t, h.answerTo(again), h.fake.Users())
+	wantStats(t, h.answerTo(again), h.Fake.Users())
 	h.answeredOnce(ev, again)
 }
 
@@ -132,14 +133,14 @@ func faultACSScanOutlastsJob(t *testing.T) {
 	// a job of 4 s gives its command (the last eighth is kept for the reply).
 	users := feishufake.GenerateUsers(400, 23)
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{users: users, callTimeout: hungTimeout, jobTimeout: 4 * time.Second, logs: logs})
+	h := newHarness(t, harnessOpts{Users: users, CallTimeout: hungTimeout, JobTimeout: 4 * time.Second, Logs: logs})
 	for page := 1; page <= 8; page++ {
-		h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultHang, Page: page, Times: 1})
+		h.Fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultHang, Page: page, Times: 1})
 	}
 	ev := h.adminSays("/stats")
 	wantErrorCard(t, h.answerTo(ev), "")
 	wantLog(t, logs, `msg="directory unavailable"`, 1)
-	h.eventually("the scan to finish behind the error card", func() bool {
+	h.Eventually("the scan to finish behind the error card", func() bool {
 		_, body := h.health()
 		return strings.Contains(body, fmt.Sprintf(`"users":%d`, len(users)))
 	})
@@ -152,18 +153,18 @@ func faultACSScanOutlastsJob(t *testing.T) {
 // x-ogw-ratelimit-reset says each time, and everyone gets the answer.
 func faultACSRateLimitStorm(t *testing.T) {
 	users := feishufake.GenerateUsers(260, 24) // 6 pages
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 	const storm = 3
-	h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultRateLimit, Times: storm, ResetSeconds: 1})
+	h.Fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultRateLimit, Times: storm, ResetSeconds: 1})
 	var evs []feishufake.Envelope
 	var wg sync.WaitGroup
 	for range 10 {
-		ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/stats", MentionBot: true})
+		ev := h.Fake.MessageEvent(feishufake.UserMessage{ChatID: readerChat, ChatType: "group", SenderOpenID: readerID, Text: "/stats", MentionBot: true})
 		evs = append(evs, ev)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if status, body := h.deliver(ev); status != 200 {
+			if status, body := h.Deliver(ev); status != 200 {
 				t.Errorf("deliver: status %d: %s", status, body)
 			}
 		}()
@@ -173,7 +174,7 @@ func faultACSRateLimitStorm(t *testing.T) {
 		wantStats(t, h.answerTo(ev), users)
 	}
 	h.wantMetric(`acsbot_acs_calls_total{result="rate_limited"}`, storm)
-	if got := h.fake.ACSListCalls(); got != 6+storm {
+	if got := h.Fake.ACSListCalls(); got != 6+storm {
 		t.Errorf("%d ACS list calls, want %d: one scan for ten askers, one retry per 429", got, 6+storm)
 	}
 	// The bot's own waiting, not a speed figure: no call may follow a 429 sooner
@@ -194,12 +195,12 @@ func faultACSRateLimitStorm(t *testing.T) {
 func faultPageTokenThreeTimes(t *testing.T) {
 	users := feishufake.GenerateUsers(260, 25) // 6 pages
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{users: users, logs: logs})
-	h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultInvalidPageToken, Page: 3, Times: 3})
+	h := newHarness(t, harnessOpts{Users: users, Logs: logs})
+	h.Fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultInvalidPageToken, Page: 3, Times: 3})
 	ev := h.adminSays("/stats")
 	wantStats(t, h.answerTo(ev), users)
 	h.wantMetric(`acsbot_acs_calls_total{result="invalid_page_token"}`, 3)
-	if got, want := h.fake.ACSListCalls(), 3*3+6; got != want {
+	if got, want := h.Fake.ACSListCalls(), 3*3+6; got != want {
 		t.Errorf("%d ACS list calls, want %d: three walks to page 3, then the full scan", got, want)
 	}
 	wantLog(t, logs, `msg="acs page token rejected, restarting the scan from the first page"`, 3)
@@ -211,8 +212,8 @@ func faultPageTokenThreeTimes(t *testing.T) {
 func faultPageTokenPastMaxRestarts(t *testing.T) {
 	users := feishufake.GenerateUsers(260, 26)
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{users: users, logs: logs})
-	h.fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultInvalidPageToken, Page: 3, Times: 4})
+	h := newHarness(t, harnessOpts{Users: users, Logs: logs})
+	h.Fake.InjectACSFault(feishufake.Fault{Kind: feishufake.FaultInvalidPageToken, Page: 3, Times: 4})
 	ev := h.adminSays("/stats")
 	wantErrorCard(t, h.answerTo(ev), "1490018")
 	h.wantMetric(`acsbot_acs_calls_total{result="invalid_page_token"}`, 4)
@@ -228,16 +229,16 @@ func faultPageTokenPastMaxRestarts(t *testing.T) {
 func faultTokenRevokedMidScan(t *testing.T) {
 	users := feishufake.GenerateUsers(2000, 27)
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{users: users, logs: logs})
-	h.fake.SetPageLatency(10 * time.Millisecond)
-	tokens := h.fake.TokenRequests()
+	h := newHarness(t, harnessOpts{Users: users, Logs: logs})
+	h.Fake.SetPageLatency(10 * time.Millisecond)
+	tokens := h.Fake.TokenRequests()
 	revoked := make(chan struct{})
 	go func() {
 		defer close(revoked)
-		for deadline := time.Now().Add(10 * time.Second); h.fake.ACSListCalls() < 10 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(10 * time.Second); h.Fake.ACSListCalls() < 10 && time.Now().Before(deadline); {
 			time.Sleep(time.Millisecond)
 		}
-		h.fake.RevokeTokens()
+		h.Fake.RevokeTokens()
 	}()
 	ev := h.adminSays("/stats")
 	wantStats(t, h.answerTo(ev), users)
@@ -253,7 +254,7 @@ func faultTokenRevokedMidScan(t *testing.T) {
 	if refused != 2 {
 		t.Fatalf("%d ACS calls refused with 99991663, want 2: the token was not revoked mid-scan, or not replaced", refused)
 	}
-	if got := h.fake.TokenRequests(); got != tokens+1 {
+	if got := h.Fake.TokenRequests(); got != tokens+1 {
 		t.Errorf("%d tenant token requests after the revocation, want 1", got-tokens)
 	}
 	wantLog(t, logs, `msg="feishu token refused, evicted cached tokens"`, 1)
@@ -263,8 +264,8 @@ func faultTokenRevokedMidScan(t *testing.T) {
 // One reply answered 429: the reply goes out after the reset, once.
 func faultReplyRateLimited(t *testing.T) {
 	h, logs, ev, id := askRateLimited(t, 1)
-	wantStats(t, h.answerTo(ev), h.fake.Users())
-	h.eventually("two reply calls", func() bool { return len(h.callsTo(replyPath(id))) >= 2 })
+	wantStats(t, h.answerTo(ev), h.Fake.Users())
+	h.Eventually("two reply calls", func() bool { return len(h.callsTo(replyPath(id))) >= 2 })
 	calls := h.callsTo(replyPath(id))
 	if len(calls) != 2 || calls[0].Status != http.StatusTooManyRequests || calls[1].Status != http.StatusOK {
 		t.Fatalf("reply calls %+v, want a 429 then a 200", calls)
@@ -281,11 +282,11 @@ func faultReplyRateLimited(t *testing.T) {
 // the next round (housekeeping every 30 s, or here a restart) answers it, once.
 func faultReplyRateLimitedPastRetries(t *testing.T) {
 	h, logs, ev, id := askRateLimited(t, 3)
-	h.eventually("three rate-limited replies", func() bool { return len(h.callsTo(replyPath(id))) == 3 })
-	h.eventually("the job to fail for now", func() bool { return strings.Contains(logs.String(), `msg="job failed; will retry"`) })
+	h.Eventually("three rate-limited replies", func() bool { return len(h.callsTo(replyPath(id))) == 3 })
+	h.Eventually("the job to fail for now", func() bool { return strings.Contains(logs.String(), `msg="job failed; will retry"`) })
 	h.wantMetric(`acsbot_messages_total{kind="reply",result="rate_limited"}`, 1)
-	h.restart()
-	wantStats(t, h.answerTo(ev), h.fake.Users())
+	h.Restart()
+	wantStats(t, h.answerTo(ev), h.Fake.Users())
 	h.answeredOnce(ev)
 }
 
@@ -293,8 +294,8 @@ func faultReplyRateLimitedPastRetries(t *testing.T) {
 // 1 s), and asks it for statistics.
 func askRateLimited(t *testing.T, n int) (h *harness, logs *logBuffer, ev feishufake.Envelope, id string) {
 	logs = keptLogs(t)
-	h = newHarness(t, harnessOpts{logs: logs})
-	h.fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 429, Code: 99991400, ResetSeconds: 1, Times: n})
+	h = newHarness(t, harnessOpts{Logs: logs})
+	h.Fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 429, Code: 99991400, ResetSeconds: 1, Times: n})
 	ev = h.adminSays("/stats")
 	return h, logs, ev, messageID(t, ev)
 }
@@ -304,11 +305,11 @@ func askRateLimited(t *testing.T, n int) (h *harness, logs *logBuffer, ev feishu
 // command is finished, not retried.
 func faultReplyRefused(t *testing.T) {
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{logs: logs})
-	ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: faultDM, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
+	h := newHarness(t, harnessOpts{Logs: logs})
+	ev := h.Fake.MessageEvent(feishufake.UserMessage{ChatID: faultDM, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
 	id := messageID(t, ev)
-	h.fake.InjectMessageFault(feishufake.MessageFault{Code: 230002, ReceiveID: id})
-	if status, body := h.deliver(ev); status != 200 {
+	h.Fake.InjectMessageFault(feishufake.MessageFault{Code: 230002, ReceiveID: id})
+	if status, body := h.Deliver(ev); status != 200 {
 		t.Fatalf("deliver: %d %s", status, body)
 	}
 	h.settle()
@@ -318,7 +319,7 @@ func faultReplyRefused(t *testing.T) {
 	if n := len(h.callsTo(replyPath(id))); n != 1 {
 		t.Errorf("%d reply calls, want 1: a refusal is not retried", n)
 	}
-	if n := h.repliesTo(id); n != 0 {
+	if n := h.RepliesTo(id); n != 0 {
 		t.Errorf("%d replies to a refused message", n)
 	}
 	// The next command is answered as usual.
@@ -330,31 +331,31 @@ func faultReplyRefused(t *testing.T) {
 // counts it and records why, and never tries again.
 func faultReplyFailingForGood(t *testing.T) {
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{logs: logs})
-	ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: faultDM, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
+	h := newHarness(t, harnessOpts{Logs: logs})
+	ev := h.Fake.MessageEvent(feishufake.UserMessage{ChatID: faultDM, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
 	id := messageID(t, ev)
-	h.fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 503, Code: 99991000, ReceiveID: id})
-	if status, body := h.deliver(ev); status != 200 {
+	h.Fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 503, Code: 99991000, ReceiveID: id})
+	if status, body := h.Deliver(ev); status != 200 {
 		t.Fatalf("deliver: %d %s", status, body)
 	}
 	const attempts, callsEach = 5, 3
 	for a := 1; a <= attempts; a++ {
 		if a > 1 {
-			h.restart() // what housekeeping does every 30 s: resume recorded work
+			h.Restart() // what housekeeping does every 30 s: resume recorded work
 		}
-		h.eventually(fmt.Sprintf("attempt %d", a), func() bool { return len(h.callsTo(replyPath(id))) == a*callsEach })
-		h.eventually("the attempt to end", func() bool { return strings.Count(logs.String(), `msg="job failed; will retry"`) == a })
+		h.Eventually(fmt.Sprintf("attempt %d", a), func() bool { return len(h.callsTo(replyPath(id))) == a*callsEach })
+		h.Eventually("the attempt to end", func() bool { return strings.Count(logs.String(), `msg="job failed; will retry"`) == a })
 	}
-	h.restart()
-	h.eventually("the bot to give up", func() bool { return h.metric("acsbot_events_given_up_total") == 1 })
+	h.Restart()
+	h.Eventually("the bot to give up", func() bool { return h.metric("acsbot_events_given_up_total") == 1 })
 	wantLog(t, logs, `msg="giving up on event"`, 1)
 	h.settle()
-	h.restart()
+	h.Restart()
 	h.answeredOnce(h.adminSays("/help")) // the bot works, and has not retried the given-up command
 	if n := len(h.callsTo(replyPath(id))); n != attempts*callsEach {
 		t.Errorf("%d reply calls, want %d", n, attempts*callsEach)
 	}
-	if n := h.repliesTo(id); n != 0 {
+	if n := h.RepliesTo(id); n != 0 {
 		t.Errorf("%d replies to a message whose every reply failed", n)
 	}
 	if state, reason := h.eventState(id); state != "failed" || reason != "too many attempts" {
@@ -366,24 +367,24 @@ func faultReplyFailingForGood(t *testing.T) {
 // store.path and the cause.
 func faultStoreUnusableAtStart(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	h.stop()
+	h.Stop()
 	aFile := filepath.Join(t.TempDir(), "not-a-directory")
 	if err := os.WriteFile(aFile, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Restarting on a full disk: SQLite may grow the file no further, and whatever
 	// room it had inside is taken.
-	capStore(t, h.cfg.Store.Path, 1)
-	fillStore(t, h.cfg.Store.Path, 8)
+	capStore(t, h.Config.Store.Path, 1)
+	fillStore(t, h.Config.Store.Path, 8)
 	cases := []struct{ name, path, cause string }{
 		{"directory is a file", filepath.Join(aFile, "acsbot.db"), "not a directory"},
 		{"directory cannot be made", "/proc/acsbot-fault-test/acsbot.db", "create directory"},
 		{"directory refuses new files", "/proc/self/acsbot-fault-test.db", "is its directory writable?"},
 		{"path is a directory", t.TempDir(), "is a directory"},
-		{"disk full", h.cfg.Store.Path, "is the disk full?"},
+		{"disk full", h.Config.Store.Path, "is the disk full?"},
 	}
 	for _, c := range cases {
-		cfg := *h.cfg
+		cfg := *h.Config
 		cfg.Store.Path = c.path
 		a, err := app.New(context.Background(), &cfg, app.Options{Logger: discardLog()})
 		if err == nil {
@@ -404,15 +405,15 @@ func faultStoreUnusableAtStart(t *testing.T) {
 // memory; /healthz says 503 while the store cannot be written; the log says so once
 // a minute; when room comes back, /healthz is 200 again and events are recorded.
 func faultStoreFullAtRunTime(t *testing.T) {
-	clock := newTestClock(time.Now())
+	clock := clock.NewFake(time.Now())
 	logs := keptLogs(t)
-	h := newHarness(t, harnessOpts{clock: clock, logs: logs})
-	path := h.cfg.Store.Path
+	h := newHarness(t, harnessOpts{Clock: clock, Logs: logs})
+	path := h.Config.Store.Path
 	capStore(t, path, 64) // room for the schema and some events, taken by fillStore
-	h.restart()           // the writer connection opens with the cap
+	h.Restart()           // the writer connection opens with the cap
 	var evs []feishufake.Envelope
 	first := h.adminSays("/stats")
-	wantStats(t, h.answerTo(first), h.fake.Users())
+	wantStats(t, h.answerTo(first), h.Fake.Users())
 	evs = append(evs, first)
 	if status, body := h.health(); status != http.StatusOK {
 		t.Fatalf("healthz before the disk filled: %d %s", status, body)
@@ -425,7 +426,7 @@ func faultStoreFullAtRunTime(t *testing.T) {
 	// Commands until one finds no room to be recorded, then a few more: all answered.
 	for i := 0; i < 40 && h.metric(`acsbot_store_errors_total{op="record event"}`) == 0; i++ {
 		ev := h.adminSays("/stats")
-		wantStats(t, h.answerTo(ev), h.fake.Users())
+		wantStats(t, h.answerTo(ev), h.Fake.Users())
 		evs = append(evs, ev)
 	}
 	if h.metric(`acsbot_store_errors_total{op="record event"}`) == 0 {
@@ -433,7 +434,7 @@ func faultStoreFullAtRunTime(t *testing.T) {
 	}
 	for range 3 {
 		ev := h.adminSays("/stats")
-		wantStats(t, h.answerTo(ev), h.fake.Users())
+		wantStats(t, h.answerTo(ev), h.Fake.Users())
 		evs = append(evs, ev)
 	}
 	h.answeredOnce(evs...)
@@ -448,9 +449,9 @@ func faultStoreFullAtRunTime(t *testing.T) {
 	}
 	errs := h.metric(`acsbot_store_errors_total{op="record event"}`)
 	after := h.adminSays("/stats")
-	wantStats(t, h.answerTo(after), h.fake.Users())
+	wantStats(t, h.answerTo(after), h.Fake.Users())
 	h.answeredOnce(after)
-	h.eventually("the event after recovery to be recorded done", func() bool {
+	h.Eventually("the event after recovery to be recorded done", func() bool {
 		state, _ := h.eventState(messageID(t, after))
 		return state == "done"
 	})
@@ -474,13 +475,13 @@ func keptLogs(t *testing.T) *logBuffer {
 // adminSays sends text to the bot in the admin's direct chat.
 func (h *harness) adminSays(text string) feishufake.Envelope {
 	h.t.Helper()
-	return h.say("p2p", faultDM, adminID, text)
+	return h.Say("p2p", faultDM, adminID, text)
 }
 
 // answerTo waits for the reply to ev and returns its text as a person reads it.
 func (h *harness) answerTo(ev feishufake.Envelope) string {
 	h.t.Helper()
-	return readable(texts(h.t, h.replyTo(messageID(h.t, ev)).Content))
+	return readable(texts(h.t, h.ReplyTo(messageID(h.t, ev)).Content))
 }
 
 // answeredOnce is the "nothing lost" column: each message has exactly one reply,
@@ -491,15 +492,15 @@ func (h *harness) answeredOnce(evs ...feishufake.Envelope) {
 	deduped := h.metric("acsbot_events_deduped_total")
 	for _, ev := range evs {
 		id := messageID(h.t, ev)
-		h.replyTo(id)
-		if status, body := h.deliver(ev); status != http.StatusOK {
+		h.ReplyTo(id)
+		if status, body := h.Deliver(ev); status != http.StatusOK {
 			h.t.Errorf("re-delivery of %s: status %d: %s", id, status, body)
 		}
-		if n := h.repliesTo(id); n != 1 {
+		if n := h.RepliesTo(id); n != 1 {
 			h.t.Errorf("%d replies to %s, want 1", n, id)
 		}
 		// The fake logs a call just after the message it made appears.
-		h.eventually("the reply call to be logged", func() bool { return h.sentReplies(id) > 0 })
+		h.Eventually("the reply call to be logged", func() bool { return h.sentReplies(id) > 0 })
 		if n := h.sentReplies(id); n != 1 {
 			h.t.Errorf("%d successful reply calls for %s, want 1: %+v", n, id, h.callsTo(replyPath(id)))
 		}
@@ -525,7 +526,7 @@ func replyPath(messageID string) string { return "/open-apis/im/v1/messages/" + 
 // callsTo are the fake's calls to one API path, oldest first.
 func (h *harness) callsTo(path string) []feishufake.Call {
 	var out []feishufake.Call
-	for _, c := range h.fake.Calls() {
+	for _, c := range h.Fake.Calls() {
 		if c.Path == path {
 			out = append(out, c)
 		}
@@ -572,7 +573,7 @@ func (h *harness) health() (int, string) {
 
 func (h *harness) get(path string) (int, string) {
 	h.t.Helper()
-	resp, err := http.Get(h.srv.URL + path)
+	resp, err := http.Get(h.URL() + path)
 	if err != nil {
 		h.t.Fatalf("GET %s: %v", path, err)
 	}
@@ -587,7 +588,7 @@ func (h *harness) get(path string) (int, string) {
 // eventState is how the bot's store recorded an event: pending, done or failed.
 func (h *harness) eventState(key string) (state, reason string) {
 	h.t.Helper()
-	db := openRaw(h.t, h.cfg.Store.Path)
+	db := openRaw(h.t, h.Config.Store.Path)
 	if err := db.QueryRow(`SELECT state, reason FROM events WHERE key = ?`, key).Scan(&state, &reason); err != nil {
 		h.t.Fatalf("event %s: %v", key, err)
 	}

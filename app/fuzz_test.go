@@ -43,9 +43,9 @@ type fuzzBot struct {
 
 func newFuzzBot(f *testing.F) *fuzzBot {
 	logs := &logBuffer{}
-	h := newHarness(f, harnessOpts{logs: logs})
-	h.ask("p2p", adminP2P, adminID, "/stats") // a warm directory, as after the first command
-	return &fuzzBot{h: h, inbox: h.db(), logs: logs}
+	h := newHarness(f, harnessOpts{Logs: logs})
+	h.Ask("p2p", adminP2P, adminID, "/stats") // a warm directory, as after the first command
+	return &fuzzBot{h: h, inbox: h.DB(), logs: logs}
 }
 
 // take returns what was logged since the last take and forgets it, so a long fuzz
@@ -87,7 +87,7 @@ func (b *fuzzBot) serve(t *testing.T, path string, body []byte, header http.Head
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.h.app.Handler().ServeHTTP(rec, req)
+		b.h.App().Handler().ServeHTTP(rec, req)
 	}()
 	select {
 	case <-done:
@@ -138,7 +138,7 @@ func (b *fuzzBot) seal(t *testing.T, path string, plain []byte) ([]byte, http.He
 		body := encrypted(t, encryptKey, plain)
 		return body, signedHeader(encryptKey, body, time.Now())
 	}
-	req, err := b.h.fake.NewRequest(context.Background(), "http://127.0.0.1"+path, json.RawMessage(plain))
+	req, err := b.h.Fake.NewRequest(context.Background(), "http://127.0.0.1"+path, json.RawMessage(plain))
 	if err != nil {
 		t.Fatalf("build request: %v", err)
 	}
@@ -219,7 +219,7 @@ func plainSeeds(t testing.TB, fake *feishufake.Server) [][]byte {
 // routes: the signature holds, so every input reaches the SDK's decrypt and decode.
 func FuzzWebhookBody(f *testing.F) {
 	b := newFuzzBot(f)
-	for _, plain := range plainSeeds(f, b.h.fake) {
+	for _, plain := range plainSeeds(f, b.h.Fake) {
 		plain = b.withFreshIDs(plain)
 		f.Add(encrypted(f, encryptKey, plain), false)
 		f.Add(encrypted(f, encryptKey, plain), true)
@@ -247,7 +247,7 @@ func FuzzWebhookBody(f *testing.F) {
 // idMark in the input becomes a fresh id first.
 func FuzzWebhookEvent(f *testing.F) {
 	b := newFuzzBot(f)
-	for _, plain := range plainSeeds(f, b.h.fake) {
+	for _, plain := range plainSeeds(f, b.h.Fake) {
 		f.Add(plain, false)
 		f.Add(plain, true)
 	}
@@ -283,7 +283,7 @@ func FuzzChatMessage(f *testing.F) {
 		if group {
 			chatType, chat = "group", []string{readerChat, otherChat}[int(who)%2]
 		}
-		ev := b.h.fake.MessageEvent(feishufake.UserMessage{ChatID: chat, ChatType: chatType, SenderOpenID: sender, Text: text, MentionBot: group})
+		ev := b.h.Fake.MessageEvent(feishufake.UserMessage{ChatID: chat, ChatType: chatType, SenderOpenID: sender, Text: text, MentionBot: group})
 		plain, err := json.Marshal(ev)
 		if err != nil {
 			t.Fatal(err)
@@ -292,7 +292,7 @@ func FuzzChatMessage(f *testing.F) {
 		b.serve(t, "/webhook/event", body, header, http.StatusOK)
 		id := messageID(t, ev)
 		var replies []feishufake.Message
-		for _, m := range b.h.fake.Messages() {
+		for _, m := range b.h.Fake.Messages() {
 			if m.Kind == "reply" && m.ParentID == id {
 				replies = append(replies, m)
 			}
@@ -314,9 +314,9 @@ func FuzzChatMessage(f *testing.F) {
 func TestChallengeAnswerIsJSON(t *testing.T) {
 	challenges := []string{`a"}{"x":"y`, `a\`, `"`, "</script>\u2028\n\x00", "挑战"}
 	for _, plain := range []bool{true, false} {
-		h := newHarness(t, harnessOpts{plain: plain})
+		h := newHarness(t, harnessOpts{Plain: plain})
 		for _, challenge := range challenges {
-			status, body := h.deliver(h.fake.URLVerification(challenge))
+			status, body := h.Deliver(h.Fake.URLVerification(challenge))
 			var got map[string]string
 			if err := json.Unmarshal(body, &got); status != http.StatusOK || err != nil || len(got) != 1 || got["challenge"] != challenge {
 				t.Errorf("plain %v, challenge %q: status %d, answer %s, want the challenge alone, encoded", plain, challenge, status, body)

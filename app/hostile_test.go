@@ -46,7 +46,7 @@ var tenantToken = regexp.MustCompile(`t-[0-9a-f]{40}`)
 // record (an unescaped CR, LF or NUL from a request would start a forged line).
 func checkLog(t *testing.T, h *harness, log string) {
 	t.Helper()
-	for _, secret := range []string{verifyTok, encryptKey, h.cfg.Feishu.AppSecret.Value()} {
+	for _, secret := range []string{verifyTok, encryptKey, h.Config.Feishu.AppSecret.Value()} {
 		if strings.Contains(log, secret) {
 			t.Errorf("log holds a secret (%d bytes)", len(secret))
 		}
@@ -65,7 +65,7 @@ func checkLog(t *testing.T, h *harness, log string) {
 // event inbox, the one-shot button claims, the reminder claims and the subscriptions.
 func (h *harness) rowCounts() map[string]int {
 	h.t.Helper()
-	db, err := sql.Open("sqlite", h.cfg.Store.Path)
+	db, err := sql.Open("sqlite", h.Config.Store.Path)
 	if err != nil {
 		h.t.Fatalf("open store: %v", err)
 	}
@@ -111,7 +111,7 @@ func signedHeader(key string, body []byte, at time.Time) http.Header {
 // post sends body to the bot's path with header and returns the status and answer.
 // length is the declared Content-Length: -1 sends the body chunked.
 func (h *harness) post(path string, body io.Reader, length int64, header http.Header) (int, []byte, error) {
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, body)
+	req, err := http.NewRequest(http.MethodPost, h.URL()+path, body)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -170,11 +170,11 @@ type hostileResult struct {
 // replied, and that the log stays free of secrets and forged lines.
 func TestHostileWebhookRequests(t *testing.T) {
 	logs := &logBuffer{}
-	h := newHarness(t, harnessOpts{logs: logs})
-	h.ask("p2p", adminP2P, adminID, "/stats") // a warm directory: answers come at once
+	h := newHarness(t, harnessOpts{Logs: logs})
+	h.Ask("p2p", adminP2P, adminID, "/stats") // a warm directory: answers come at once
 
 	stats := func() feishufake.Envelope {
-		return h.fake.MessageEvent(feishufake.UserMessage{ChatID: adminP2P, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
+		return h.Fake.MessageEvent(feishufake.UserMessage{ChatID: adminP2P, ChatType: "p2p", SenderOpenID: adminID, Text: "/stats"})
 	}
 	marshal := func(v any) []byte {
 		b, err := json.Marshal(v)
@@ -196,7 +196,7 @@ func TestHostileWebhookRequests(t *testing.T) {
 		return signed(t, path, encrypted(t, encryptKey, plain))
 	}
 	deliver := func(t *testing.T, path string, payload any, opts ...feishufake.RequestOption) hostileResult {
-		status, body, err := h.fake.Deliver(context.Background(), h.srv.URL+path, payload, opts...)
+		status, body, err := h.Fake.Deliver(context.Background(), h.URL()+path, payload, opts...)
 		if err != nil {
 			t.Fatalf("deliver: %v", err)
 		}
@@ -205,7 +205,7 @@ func TestHostileWebhookRequests(t *testing.T) {
 	// ask sends a chat message from the admin and names it for the reply check.
 	ask := func(text string) func(t *testing.T) hostileResult {
 		return func(t *testing.T) hostileResult {
-			ev := h.fake.MessageEvent(feishufake.UserMessage{ChatID: adminP2P, ChatType: "p2p", SenderOpenID: adminID, Text: text})
+			ev := h.Fake.MessageEvent(feishufake.UserMessage{ChatID: adminP2P, ChatType: "p2p", SenderOpenID: adminID, Text: text})
 			r := deliver(t, "/webhook/event", ev)
 			r.messageID = messageID(t, ev)
 			return r
@@ -245,7 +245,7 @@ func TestHostileWebhookRequests(t *testing.T) {
 	otherApp.Header.AppID = "cli_someone_else"
 	wrongToken := stats()
 	wrongToken.Header.Token = "not-the-token"
-	unknownType := h.fake.Event(`evil.type_v1"}<script>`, map[string]any{"x": 1})
+	unknownType := h.Fake.Event(`evil.type_v1"}<script>`, map[string]any{"x": 1})
 
 	cases := []struct {
 		name   string
@@ -335,7 +335,7 @@ func TestHostileWebhookRequests(t *testing.T) {
 			name: "replay inside the window of an answered request", status: 200,
 			send: func(t *testing.T) hostileResult {
 				ev := stats()
-				req, err := h.fake.NewRequest(context.Background(), h.srv.URL+"/webhook/event", ev)
+				req, err := h.Fake.NewRequest(context.Background(), h.URL()+"/webhook/event", ev)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -350,7 +350,7 @@ func TestHostileWebhookRequests(t *testing.T) {
 						t.Fatal(err)
 					}
 					last = hostileResult{status: status, body: answer, messageID: messageID(t, ev)}
-					h.replyTo(last.messageID)
+					h.ReplyTo(last.messageID)
 				}
 				return last
 			},
@@ -368,7 +368,7 @@ func TestHostileWebhookRequests(t *testing.T) {
 				if regexp.MustCompile(`(?m)^(X-Injected|HTTP/1.1)`).MatchString(texts(t, card)) {
 					t.Errorf("injected text starts a line of the card: %s", card)
 				}
-				for _, c := range h.fake.Calls() {
+				for _, c := range h.Fake.Calls() {
 					if strings.Contains(c.Path+c.Query, "Injected") {
 						t.Errorf("chat text reached a request line: %s %s?%s", c.Method, c.Path, c.Query)
 					}
@@ -420,7 +420,7 @@ func TestHostileWebhookRequests(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			before, sent := h.rowCounts(), len(h.fake.Messages())
+			before, sent := h.rowCounts(), len(h.Fake.Messages())
 			logAt := len(logs.String())
 			r := c.send(t)
 			if r.status != c.status {
@@ -430,12 +430,12 @@ func TestHostileWebhookRequests(t *testing.T) {
 				c.answer(t, r.body)
 			}
 			if c.reply != nil {
-				reply := h.replyTo(r.messageID)
+				reply := h.ReplyTo(r.messageID)
 				c.reply(t, reply.Content)
-				if n := h.repliesTo(r.messageID); n != 1 {
+				if n := h.RepliesTo(r.messageID); n != 1 {
 					t.Errorf("%d replies, want 1", n)
 				}
-			} else if n := len(h.fake.Messages()) - sent; n != 0 {
+			} else if n := len(h.Fake.Messages()) - sent; n != 0 {
 				t.Errorf("%d messages sent, want none", n)
 			}
 			after := h.rowCounts()
@@ -455,10 +455,10 @@ func TestHostileWebhookRequests(t *testing.T) {
 // bot drew would.
 func TestHostileCardCallbacks(t *testing.T) {
 	logs := &logBuffer{}
-	h := newHarness(t, harnessOpts{logs: logs})
-	h.ask("p2p", adminP2P, adminID, "/stats")
-	confirm := h.say("p2p", adminP2P, adminID, "/remind noface")
-	card := h.replyTo(messageID(t, confirm))
+	h := newHarness(t, harnessOpts{Logs: logs})
+	h.Ask("p2p", adminP2P, adminID, "/stats")
+	confirm := h.Say("p2p", adminP2P, adminID, "/remind noface")
+	card := h.ReplyTo(messageID(t, confirm))
 	var send map[string]any
 	for _, v := range callbackValues(t, card.Content) {
 		if v["a"] == "remind_send" {
@@ -469,10 +469,10 @@ func TestHostileCardCallbacks(t *testing.T) {
 		t.Fatal("no Send button on the confirm card")
 	}
 	click := func(operator, chat string, value map[string]any) feishufake.Envelope {
-		return h.fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: operator, MessageID: card.ID, ChatID: chat, Value: value})
+		return h.Fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: operator, MessageID: card.ID, ChatID: chat, Value: value})
 	}
 	noFace := 0
-	for _, u := range h.fake.Users() {
+	for _, u := range h.Fake.Users() {
 		if !u.FaceUploaded {
 			noFace++
 		}
@@ -480,7 +480,7 @@ func TestHostileCardCallbacks(t *testing.T) {
 	// dms counts the reminders sent so far.
 	dms := func() int {
 		n := 0
-		for _, m := range h.fake.Messages() {
+		for _, m := range h.Fake.Messages() {
 			if m.Kind == "create" && m.ReceiveIDType == "open_id" {
 				n++
 			}
@@ -536,7 +536,7 @@ func TestHostileCardCallbacks(t *testing.T) {
 			var body []byte
 			for _, ev := range c.events {
 				var err error
-				status, body, err = h.fake.Deliver(context.Background(), h.srv.URL+"/webhook/card", ev)
+				status, body, err = h.Fake.Deliver(context.Background(), h.URL()+"/webhook/card", ev)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -552,7 +552,7 @@ func TestHostileCardCallbacks(t *testing.T) {
 				c.check(t, a)
 			}
 			if c.reminders > 0 {
-				h.eventually("the reminders", func() bool { return dms()-sentBefore >= c.reminders })
+				h.Eventually("the reminders", func() bool { return dms()-sentBefore >= c.reminders })
 			}
 			if n := dms() - sentBefore; n != c.reminders {
 				t.Errorf("%d reminders sent, want %d", n, c.reminders)

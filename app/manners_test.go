@@ -12,7 +12,7 @@ import (
 // sentTo are the cards the bot sent to a receiver with a uuid of the given prefix.
 func (h *harness) sentTo(receiveID, uuidPrefix string) []feishufake.Message {
 	var out []feishufake.Message
-	for _, m := range h.fake.Messages() {
+	for _, m := range h.Fake.Messages() {
 		if m.Kind == "create" && m.ReceiveID == receiveID && strings.HasPrefix(m.UUID, uuidPrefix) {
 			out = append(out, m)
 		}
@@ -23,7 +23,7 @@ func (h *harness) sentTo(receiveID, uuidPrefix string) []feishufake.Message {
 // waitSent waits for n cards to a receiver and returns the text of the last.
 func (h *harness) waitSent(receiveID, uuidPrefix string, n int) string {
 	h.t.Helper()
-	h.eventually("a card to "+receiveID, func() bool { return len(h.sentTo(receiveID, uuidPrefix)) >= n })
+	h.Eventually("a card to "+receiveID, func() bool { return len(h.sentTo(receiveID, uuidPrefix)) >= n })
 	got := h.sentTo(receiveID, uuidPrefix)
 	return readable(texts(h.t, got[len(got)-1].Content))
 }
@@ -31,8 +31,8 @@ func (h *harness) waitSent(receiveID, uuidPrefix string, n int) string {
 // settle waits until the bot has finished every piece of work it recorded.
 func (h *harness) settle() {
 	h.t.Helper()
-	st := h.db()
-	h.eventually("recorded work to finish", func() bool {
+	st := h.DB()
+	h.Eventually("recorded work to finish", func() bool {
 		pending, err := st.Pending(context.Background())
 		return err == nil && len(pending) == 0
 	})
@@ -54,22 +54,22 @@ func TestWelcomeCards(t *testing.T) {
 		want, wantNot []string
 	}{
 		{"admin adds the bot to a group",
-			h.fake.Event("im.chat.member.bot.added_v1", map[string]any{"chat_id": readerChat, "operator_id": operator(adminID), "external": false, "name": "Facility team"}),
+			h.Fake.Event("im.chat.member.bot.added_v1", map[string]any{"chat_id": readerChat, "operator_id": operator(adminID), "external": false, "name": "Facility team"}),
 			readerChat, []string{"你好，我是门禁机器人", "/noface", "/subscribe", "/remind", "@我"}, nil},
 		{"someone with no rights adds the bot to a group",
-			h.fake.Event("im.chat.member.bot.added_v1", map[string]any{"chat_id": otherChat, "operator_id": operator(outsiderID), "external": false, "name": "Lunch"}),
+			h.Fake.Event("im.chat.member.bot.added_v1", map[string]any{"chat_id": otherChat, "operator_id": operator(outsiderID), "external": false, "name": "Lunch"}),
 			otherChat, []string{"你好，我是门禁机器人", "/help"}, []string{"/noface", "/subscribe [HH:MM]"}},
 		{"an admin opens a direct chat",
-			h.fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": adminDM, "operator_id": operator(adminID)}),
+			h.Fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": adminDM, "operator_id": operator(adminID)}),
 			adminDM, []string{"你好，我是门禁机器人", "/card", "/remind", "不用 @我"}, nil},
 		{"an outsider opens a direct chat",
-			h.fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": outsiderDM, "operator_id": operator(outsiderID)}),
+			h.Fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": outsiderDM, "operator_id": operator(outsiderID)}),
 			outsiderDM, []string{"/help"}, []string{"/noface", "/stats"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for i := 0; i < 2; i++ { // Feishu delivering it twice
-				if status, body := h.deliver(c.event); status != 200 {
+				if status, body := h.Deliver(c.event); status != 200 {
 					t.Fatalf("status %d: %s", status, body)
 				}
 			}
@@ -87,8 +87,8 @@ func TestWelcomeCards(t *testing.T) {
 		})
 	}
 	// Opening the direct chat again the same day brings no second welcome.
-	again := h.fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": adminDM, "operator_id": operator(adminID)})
-	if status, _ := h.deliver(again); status != 200 {
+	again := h.Fake.Event("im.chat.access_event.bot_p2p_chat_entered_v1", map[string]any{"chat_id": adminDM, "operator_id": operator(adminID)})
+	if status, _ := h.Deliver(again); status != 200 {
 		t.Fatalf("status %d", status)
 	}
 	h.settle()
@@ -106,9 +106,9 @@ func TestBotMenu(t *testing.T) {
 		{ID: "ou_face0000000000000000000000000001", FaceUploaded: true, Card: 1},
 		{ID: "ou_noface00000000000000000000000002"},
 	}
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 	menu := func(openID, key string) feishufake.Envelope {
-		return h.fake.Event("application.bot.menu_v6", map[string]any{
+		return h.Fake.Event("application.bot.menu_v6", map[string]any{
 			"operator":  map[string]any{"operator_name": "Someone", "operator_id": operator(openID)},
 			"event_key": key,
 			"timestamp": 1764000000,
@@ -129,7 +129,7 @@ func TestBotMenu(t *testing.T) {
 			before := len(h.sentTo(c.who, "m-"))
 			ev := menu(c.who, c.key)
 			for i := 0; i < 2; i++ {
-				if status, body := h.deliver(ev); status != 200 {
+				if status, body := h.Deliver(ev); status != 200 {
 					t.Fatalf("status %d: %s", status, body)
 				}
 			}
@@ -146,7 +146,7 @@ func TestBotMenu(t *testing.T) {
 			}
 		})
 	}
-	if status, _ := h.deliver(menu(adminID, "refresh")); status != 200 {
+	if status, _ := h.Deliver(menu(adminID, "refresh")); status != 200 {
 		t.Fatalf("unknown key: status %d", status)
 	}
 	h.settle()

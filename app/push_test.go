@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"acsbot/acs"
+	"acsbot/clock"
 	"acsbot/feishu"
 	"acsbot/feishufake"
 	"acsbot/store"
@@ -17,7 +18,7 @@ import (
 // summaries are the daily summaries the bot sent (uuid "ds-..."), oldest first.
 func (h *harness) summaries() []feishufake.Message {
 	var out []feishufake.Message
-	for _, m := range h.fake.Messages() {
+	for _, m := range h.Fake.Messages() {
 		if m.Kind == "create" && strings.HasPrefix(m.UUID, "ds-") {
 			out = append(out, m)
 		}
@@ -41,7 +42,7 @@ func (h *harness) tick() error {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return h.app.Scheduler().Tick(ctx)
+	return h.App().Scheduler().Tick(ctx)
 }
 
 func (h *harness) mustTick() {
@@ -104,11 +105,11 @@ func chartPoints(t *testing.T, cardJSON string) map[string]float64 {
 // every chat due at that minute; the next day's shows the change and the trend.
 func TestDailySummary(t *testing.T) {
 	users := feishufake.GenerateUsers(120, 1)
-	clock := newTestClock(at("2026-11-25", "08:58"))
-	h := newHarness(t, harnessOpts{clock: clock, users: users})
-	h.ask("group", readerChat, adminID, "/subscribe 09:00")
-	h.ask("group", otherChat, adminID, "/subscribe 9:00")
-	h.ask("p2p", adminP2P, adminID, "/subscribe 09:30")
+	clock := clock.NewFake(at("2026-11-25", "08:58"))
+	h := newHarness(t, harnessOpts{Clock: clock, Users: users})
+	h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+	h.Ask("group", otherChat, adminID, "/subscribe 9:00")
+	h.Ask("p2p", adminP2P, adminID, "/subscribe 09:30")
 
 	clock.Set(at("2026-11-25", "08:59"))
 	h.mustTick()
@@ -116,10 +117,10 @@ func TestDailySummary(t *testing.T) {
 		t.Fatalf("%d summaries before their time", n)
 	}
 
-	calls := h.fake.ACSListCalls()
+	calls := h.Fake.ACSListCalls()
 	clock.Set(at("2026-11-25", "09:00").Add(5 * time.Second))
 	h.mustTick()
-	if got, want := h.fake.ACSListCalls()-calls, (len(users)+49)/50; got != want {
+	if got, want := h.Fake.ACSListCalls()-calls, (len(users)+49)/50; got != want {
 		t.Errorf("two chats due at 09:00 cost %d ACS list calls, want one scan of %d", got, want)
 	}
 	for _, chat := range []string{readerChat, otherChat} {
@@ -156,7 +157,7 @@ func TestDailySummary(t *testing.T) {
 	h.mustTick()
 	clock.Set(at("2026-11-25", "09:30"))
 	h.mustTick()
-	h.restart()
+	h.Restart()
 	clock.Set(at("2026-11-25", "12:00"))
 	h.mustTick()
 	for chat, want := range map[string]int{readerChat: 1, otherChat: 1, adminP2P: 1} {
@@ -174,7 +175,7 @@ func TestDailySummary(t *testing.T) {
 			uploaded++
 		}
 	}
-	h.fake.SetUsers(changed)
+	h.Fake.SetUsers(changed)
 	clock.Set(at("2026-11-26", "09:00"))
 	h.mustTick()
 	got := h.summariesTo(readerChat)
@@ -193,7 +194,7 @@ func TestDailySummary(t *testing.T) {
 	if len(pts) != len(want) || pts["11-25"] != want["11-25"] || pts["11-26"] != want["11-26"] {
 		t.Errorf("trend %v, want %v", pts, want)
 	}
-	days, err := h.db().DayStatsSince(context.Background(), "2026-11-01")
+	days, err := h.DB().DayStatsSince(context.Background(), "2026-11-01")
 	if err != nil || len(days) != 2 {
 		t.Fatalf("day stats %v (%v), want one row for each of the 2 days", days, err)
 	}
@@ -202,14 +203,14 @@ func TestDailySummary(t *testing.T) {
 // A bot that was down at a chat's time sends the missed summary when it starts, the
 // same local day only; a day that passed while it was down gets nothing.
 func TestDailySummaryCatchUp(t *testing.T) {
-	clock := newTestClock(at("2026-11-25", "08:00"))
-	h := newHarness(t, harnessOpts{clock: clock})
-	h.ask("group", readerChat, adminID, "/subscribe 09:00")
-	h.ask("group", otherChat, adminID, "/subscribe 23:00")
-	h.stop()
+	clock := clock.NewFake(at("2026-11-25", "08:00"))
+	h := newHarness(t, harnessOpts{Clock: clock})
+	h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+	h.Ask("group", otherChat, adminID, "/subscribe 23:00")
+	h.Stop()
 
 	clock.Set(at("2026-11-26", "10:00")) // down all of 11-25's 09:00 and 23:00
-	h.start()
+	h.Start()
 	h.mustTick() // waits for the start-up pass
 	if got := h.summariesTo(readerChat); len(got) != 1 || got[0].UUID != (store.PushClaim{ChatID: readerChat, Day: "2026-11-26"}).UUID() {
 		t.Fatalf("catch-up: %d summaries to the 09:00 chat, want today's only: %+v", len(got), got)
@@ -226,9 +227,9 @@ func TestDailySummaryCatchUp(t *testing.T) {
 	// A chat subscribed after its time today was never due today: a restart does
 	// not make it one.
 	const late = "oc_late00000000000000000000000000005"
-	h.fake.SetChat(late, "Late")
-	h.ask("group", late, adminID, "/subscribe 22:00")
-	h.restart()
+	h.Fake.SetChat(late, "Late")
+	h.Ask("group", late, adminID, "/subscribe 22:00")
+	h.Restart()
 	h.mustTick()
 	if n := len(h.summariesTo(late)); n != 0 {
 		t.Fatalf("a chat subscribed at 23:00 for 22:00 got %d summaries today", n)
@@ -239,48 +240,48 @@ func TestDailySummaryCatchUp(t *testing.T) {
 // (Feishu failing, then the bot stopping) and after it (sent, never recorded).
 func TestDailySummaryOnceAcrossRestart(t *testing.T) {
 	t.Run("stopped before the send got through", func(t *testing.T) {
-		clock := newTestClock(at("2026-11-25", "08:00"))
-		h := newHarness(t, harnessOpts{clock: clock})
-		h.ask("group", readerChat, adminID, "/subscribe 09:00")
-		h.fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 500, Code: 1490001, ReceiveID: readerChat})
+		clock := clock.NewFake(at("2026-11-25", "08:00"))
+		h := newHarness(t, harnessOpts{Clock: clock})
+		h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+		h.Fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 500, Code: 1490001, ReceiveID: readerChat})
 		clock.Set(at("2026-11-25", "09:00"))
 		_ = h.tick() // the send fails; the claim stays
-		h.stop()
+		h.Stop()
 		if n := len(h.summaries()); n != 0 {
 			t.Fatalf("%d summaries while Feishu failed", n)
 		}
-		h.fake.ClearFaults()
+		h.Fake.ClearFaults()
 		clock.Set(at("2026-11-25", "09:20"))
-		h.start()
+		h.Start()
 		h.mustTick()
 		if n := len(h.summariesTo(readerChat)); n != 1 {
 			t.Fatalf("%d summaries after the restart, want 1", n)
 		}
 	})
 	t.Run("stopped after the send, before it was recorded", func(t *testing.T) {
-		clock := newTestClock(at("2026-11-25", "08:00"))
-		h := newHarness(t, harnessOpts{clock: clock})
-		h.ask("group", readerChat, adminID, "/subscribe 09:00")
-		h.stop()
+		clock := clock.NewFake(at("2026-11-25", "08:00"))
+		h := newHarness(t, harnessOpts{Clock: clock})
+		h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+		h.Stop()
 		// What a crash leaves behind: the day claimed, the card sent with the
 		// claim's uuid, nothing finished.
 		clock.Set(at("2026-11-25", "09:00"))
-		st := h.db()
+		st := h.DB()
 		if ok, err := st.BeginPush(context.Background(), readerChat, "2026-11-25", clock.Now()); err != nil || !ok {
 			t.Fatalf("claim: %v %v", ok, err)
 		}
-		fc := feishu.NewClient(feishu.ClientConfig{AppID: h.cfg.Feishu.AppID, AppSecret: h.cfg.Feishu.AppSecret.Value(), BaseURL: h.fake.URL(), Timeout: 5 * time.Second})
+		fc := feishu.NewClient(feishu.ClientConfig{AppID: h.Config.Feishu.AppID, AppSecret: h.Config.Feishu.AppSecret.Value(), BaseURL: h.Fake.URL(), Timeout: 5 * time.Second})
 		claim := store.PushClaim{ChatID: readerChat, Day: "2026-11-25"}
 		if _, err := fc.Send(context.Background(), "chat_id", readerChat, `{"schema":"2.0","config":{"update_multi":true},"body":{"elements":[]}}`, claim.UUID()); err != nil {
 			t.Fatalf("send the first card: %v", err)
 		}
 		clock.Set(at("2026-11-25", "09:10"))
-		h.start()
+		h.Start()
 		h.mustTick()
 		if n := len(h.summariesTo(readerChat)); n != 1 {
 			t.Fatalf("%d summaries, want 1: the resend carries the same uuid", n)
 		}
-		h.eventually("the summary to be recorded as sent", func() bool {
+		h.Eventually("the summary to be recorded as sent", func() bool {
 			subs, err := st.Subscriptions(context.Background())
 			return err == nil && len(subs) == 1 && subs[0].LastSentDay == "2026-11-25"
 		})
@@ -290,13 +291,13 @@ func TestDailySummaryOnceAcrossRestart(t *testing.T) {
 // A send Feishu refuses for good (the bot is no longer in the chat) is not retried;
 // /subscriptions shows the chat as failing, with the reason.
 func TestDailySummaryFailsForGood(t *testing.T) {
-	clock := newTestClock(at("2026-11-25", "08:00"))
-	h := newHarness(t, harnessOpts{clock: clock})
-	h.ask("group", readerChat, adminID, "/subscribe 09:00")
-	h.fake.InjectMessageFault(feishufake.MessageFault{Code: 230002, ReceiveID: readerChat})
+	clock := clock.NewFake(at("2026-11-25", "08:00"))
+	h := newHarness(t, harnessOpts{Clock: clock})
+	h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+	h.Fake.InjectMessageFault(feishufake.MessageFault{Code: 230002, ReceiveID: readerChat})
 	sends := func() int {
 		n := 0
-		for _, c := range h.fake.Calls() {
+		for _, c := range h.Fake.Calls() {
 			if c.Method == "POST" && c.Path == "/open-apis/im/v1/messages" && strings.Contains(c.ReqBody, readerChat) {
 				n++
 			}
@@ -315,7 +316,7 @@ func TestDailySummaryFailsForGood(t *testing.T) {
 	if n := sends(); n != 1 {
 		t.Fatalf("%d send attempts after later passes, want still 1", n)
 	}
-	got := h.ask("p2p", adminP2P, adminID, "/subscriptions")
+	got := h.Ask("p2p", adminP2P, adminID, "/subscriptions")
 	for _, w := range []string{"Facility team", "失败", "230002"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("subscriptions card lacks %q:\n%s", w, got)
@@ -326,18 +327,18 @@ func TestDailySummaryFailsForGood(t *testing.T) {
 // /push now shows the chat's summary at once and does not count as the day's.
 func TestPushNow(t *testing.T) {
 	users := feishufake.GenerateUsers(60, 5)
-	clock := newTestClock(at("2026-11-25", "08:00"))
-	h := newHarness(t, harnessOpts{clock: clock, users: users})
-	h.ask("group", readerChat, adminID, "/subscribe 09:00")
+	clock := clock.NewFake(at("2026-11-25", "08:00"))
+	h := newHarness(t, harnessOpts{Clock: clock, Users: users})
+	h.Ask("group", readerChat, adminID, "/subscribe 09:00")
 
-	got := h.ask("group", readerChat, adminID, "/push now")
+	got := h.Ask("group", readerChat, adminID, "/push now")
 	if !strings.Contains(got, "门禁日报 2026-11-25") || !strings.Contains(got, fmt.Sprint(statsOf(users).NoFace)) {
 		t.Fatalf("/push now did not answer with the summary:\n%s", got)
 	}
-	if got := h.ask("group", readerChat, readerID, "/push now"); strings.Contains(got, "门禁日报") {
+	if got := h.Ask("group", readerChat, readerID, "/push now"); strings.Contains(got, "门禁日报") {
 		t.Fatalf("a reader ran /push now:\n%s", got)
 	}
-	if got := h.ask("group", readerChat, adminID, "/push later"); !strings.Contains(got, "/push") || strings.Contains(got, "门禁日报 2026") {
+	if got := h.Ask("group", readerChat, adminID, "/push later"); !strings.Contains(got, "/push") || strings.Contains(got, "门禁日报 2026") {
 		t.Fatalf("/push with a wrong argument did not get the usage card:\n%s", got)
 	}
 	clock.Set(at("2026-11-25", "09:00"))
@@ -350,13 +351,13 @@ func TestPushNow(t *testing.T) {
 // A send that keeps failing for a passing reason (Feishu 5xx) is retried with
 // growing gaps, then given up for the day and shown as failing.
 func TestDailySummaryRetriesThenGivesUp(t *testing.T) {
-	clock := newTestClock(at("2026-11-25", "08:00"))
-	h := newHarness(t, harnessOpts{clock: clock})
-	h.ask("group", readerChat, adminID, "/subscribe 09:00")
-	h.fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 500, Code: 1490001, ReceiveID: readerChat})
+	clock := clock.NewFake(at("2026-11-25", "08:00"))
+	h := newHarness(t, harnessOpts{Clock: clock})
+	h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+	h.Fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 500, Code: 1490001, ReceiveID: readerChat})
 	rounds := func() int {
 		n := 0
-		for _, c := range h.fake.Calls() {
+		for _, c := range h.Fake.Calls() {
 			if c.Method == "POST" && c.Path == "/open-apis/im/v1/messages" && strings.Contains(c.ReqBody, readerChat) {
 				n++
 			}
@@ -384,11 +385,11 @@ func TestDailySummaryRetriesThenGivesUp(t *testing.T) {
 			t.Fatalf("after the pass at %s: %d send rounds, want %d", s.at, n, s.rounds)
 		}
 	}
-	got := h.ask("p2p", adminP2P, adminID, "/subscriptions")
+	got := h.Ask("p2p", adminP2P, adminID, "/subscriptions")
 	if !strings.Contains(got, "失败") || !strings.Contains(got, "5 attempts") {
 		t.Fatalf("a summary given up is not shown as failing:\n%s", got)
 	}
-	h.fake.ClearFaults()
+	h.Fake.ClearFaults()
 	clock.Set(at("2026-11-26", "09:00"))
 	h.mustTick()
 	if n := len(h.summariesTo(readerChat)); n != 1 {
@@ -400,10 +401,10 @@ func TestDailySummaryRetriesThenGivesUp(t *testing.T) {
 // subscribed chat whatever its time, still once per chat per day, and leaves
 // unsubscribed chats alone.
 func TestRunNowSendsEachSubscribedChatOnce(t *testing.T) {
-	clock := newTestClock(at("2026-11-25", "07:00"))
-	h := newHarness(t, harnessOpts{clock: clock})
-	h.ask("group", readerChat, adminID, "/subscribe 09:00")
-	h.ask("p2p", adminP2P, adminID, "/subscribe 18:30")
+	clock := clock.NewFake(at("2026-11-25", "07:00"))
+	h := newHarness(t, harnessOpts{Clock: clock})
+	h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+	h.Ask("p2p", adminP2P, adminID, "/subscribe 18:30")
 	h.mustTick()
 	if n := len(h.summaries()); n != 0 {
 		t.Fatalf("%d summaries before their time", n)
@@ -413,7 +414,7 @@ func TestRunNowSendsEachSubscribedChatOnce(t *testing.T) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		n, err := h.app.Scheduler().RunNow(ctx)
+		n, err := h.App().Scheduler().RunNow(ctx)
 		if err != nil {
 			t.Fatalf("RunNow: %v", err)
 		}

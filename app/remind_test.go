@@ -1,13 +1,14 @@
 package app_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"acsbot/acs"
+	"acsbot/bottest"
+	"acsbot/clock"
 	"acsbot/feishufake"
 )
 
@@ -36,7 +37,7 @@ func noFaceOf(users []acs.User) []acs.User {
 // reminders counts the reminder DMs each person got.
 func (h *harness) reminders() map[string]int {
 	out := map[string]int{}
-	for _, m := range h.fake.Messages() {
+	for _, m := range h.Fake.Messages() {
 		if m.Kind == "create" && m.ReceiveIDType == "open_id" && strings.HasPrefix(m.UUID, "rmd-") {
 			out[m.ReceiveID]++
 		}
@@ -48,8 +49,8 @@ func (h *harness) reminders() map[string]int {
 // card's message and the values of its Send and Cancel buttons.
 func (h *harness) confirm() (msg feishufake.Message, send, cancel map[string]any) {
 	h.t.Helper()
-	ev := h.say("p2p", adminP2P, adminID, "/remind noface")
-	msg = h.replyTo(messageID(h.t, ev))
+	ev := h.Say("p2p", adminP2P, adminID, "/remind noface")
+	msg = h.ReplyTo(messageID(h.t, ev))
 	for _, val := range callbackValues(h.t, msg.Content) {
 		switch val["a"] {
 		case "remind_send":
@@ -64,37 +65,18 @@ func (h *harness) confirm() (msg feishufake.Message, send, cancel map[string]any
 	return msg, send, cancel
 }
 
-type clickAnswer struct {
-	Toast struct {
-		Type    string `json:"type"`
-		Content string `json:"content"`
-	} `json:"toast"`
-	Card *struct {
-		Data json.RawMessage `json:"data"`
-	} `json:"card"`
-}
-
-// click delivers a button click on the confirm card and returns the answer.
-func (h *harness) click(operator string, msg feishufake.Message, value map[string]any) clickAnswer {
+// click delivers a button click on the confirm card in the admin's direct chat.
+func (h *harness) click(operator string, msg feishufake.Message, value map[string]any) bottest.ClickAnswer {
 	h.t.Helper()
-	ev := h.fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: operator, MessageID: msg.ID, ChatID: adminP2P, Value: value})
-	status, body := h.deliver(ev)
-	if status != 200 {
-		h.t.Fatalf("click: status %d: %s", status, body)
-	}
-	var a clickAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
-		h.t.Fatalf("click answer %s: %v", body, err)
-	}
-	return a
+	return h.Click(operator, adminP2P, msg, value)
 }
 
 // result waits for the confirm card to show a round's result and returns its text.
 func (h *harness) result(msg feishufake.Message) string {
 	h.t.Helper()
 	var got string
-	h.eventually("the reminder result", func() bool {
-		for _, m := range h.fake.Messages() {
+	h.Eventually("the reminder result", func() bool {
+		for _, m := range h.Fake.Messages() {
 			if m.ID == msg.ID && strings.Contains(m.Content, "提醒已发送") {
 				got = readable(texts(h.t, m.Content))
 				return true
@@ -107,7 +89,7 @@ func (h *harness) result(msg feishufake.Message) string {
 
 func TestReminderConfirmCard(t *testing.T) {
 	users := remindUsers(12)
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 	cases := []struct {
 		name, chatType, chat, sender, text string
 		want, wantNot                      []string
@@ -121,7 +103,7 @@ func TestReminderConfirmCard(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got := h.ask(c.chatType, c.chat, c.sender, c.text)
+			got := h.Ask(c.chatType, c.chat, c.sender, c.text)
 			for _, w := range c.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("reply to %q lacks %q:\n%s", c.text, w, got)
@@ -142,7 +124,7 @@ func TestReminderConfirmCard(t *testing.T) {
 // Only an admin's click counts, only once; Cancel spends the card too.
 func TestReminderClicks(t *testing.T) {
 	users := remindUsers(4)
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 
 	msg, send, _ := h.confirm()
 	if a := h.click(readerID, msg, send); a.Toast.Type != "error" || a.Card != nil {
@@ -198,8 +180,8 @@ func TestReminderClicks(t *testing.T) {
 // Nobody gets a second reminder within 24 hours, however many rounds run.
 func TestReminderOncePer24Hours(t *testing.T) {
 	users := remindUsers(3)
-	clock := newTestClock(at("2026-11-25", "10:00"))
-	h := newHarness(t, harnessOpts{users: users, clock: clock})
+	clock := clock.NewFake(at("2026-11-25", "10:00"))
+	h := newHarness(t, harnessOpts{Users: users, Clock: clock})
 	rounds := []struct {
 		after         time.Duration // since the first round
 		sent, skipped int
@@ -235,10 +217,10 @@ func TestReminderOncePer24Hours(t *testing.T) {
 func TestReminderPartialFailure(t *testing.T) {
 	users := remindUsers(5)
 	noFace := noFaceOf(users)
-	clock := newTestClock(at("2026-11-25", "10:00"))
-	h := newHarness(t, harnessOpts{users: users, clock: clock})
-	h.fake.InjectMessageFault(feishufake.MessageFault{Code: 230013, ReceiveID: noFace[1].ID})
-	h.fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 429, Code: 99991400, ResetSeconds: 1, ReceiveID: noFace[3].ID, Times: 1})
+	clock := clock.NewFake(at("2026-11-25", "10:00"))
+	h := newHarness(t, harnessOpts{Users: users, Clock: clock})
+	h.Fake.InjectMessageFault(feishufake.MessageFault{Code: 230013, ReceiveID: noFace[1].ID})
+	h.Fake.InjectMessageFault(feishufake.MessageFault{HTTPStatus: 429, Code: 99991400, ResetSeconds: 1, ReceiveID: noFace[3].ID, Times: 1})
 
 	msg, send, _ := h.confirm()
 	h.click(adminID, msg, send)
@@ -261,7 +243,7 @@ func TestReminderPartialFailure(t *testing.T) {
 
 	// The refused person was not counted as reminded: once Feishu accepts, an hour
 	// later, they get theirs and the others are skipped.
-	h.fake.ClearFaults()
+	h.Fake.ClearFaults()
 	clock.Add(time.Hour)
 	msg, send, _ = h.confirm()
 	h.click(adminID, msg, send)
@@ -279,8 +261,8 @@ func TestReminderPartialFailure(t *testing.T) {
 func TestReminderStopsOnAppWideRefusal(t *testing.T) {
 	users := remindUsers(6)
 	noFace := noFaceOf(users)
-	h := newHarness(t, harnessOpts{users: users})
-	h.fake.InjectMessageFault(feishufake.MessageFault{Code: 99991672, ReceiveID: noFace[0].ID})
+	h := newHarness(t, harnessOpts{Users: users})
+	h.Fake.InjectMessageFault(feishufake.MessageFault{Code: 99991672, ReceiveID: noFace[0].ID})
 	msg, send, _ := h.confirm()
 	h.click(adminID, msg, send)
 	got := h.result(msg)
@@ -288,7 +270,7 @@ func TestReminderStopsOnAppWideRefusal(t *testing.T) {
 		t.Errorf("result does not report the app-wide refusal for all 6:\n%s", got)
 	}
 	calls := 0
-	for _, c := range h.fake.Calls() {
+	for _, c := range h.Fake.Calls() {
 		if c.Method == "POST" && c.Path == "/open-apis/im/v1/messages" && strings.Contains(c.Query, "open_id") {
 			calls++
 		}
@@ -302,7 +284,7 @@ func TestReminderStopsOnAppWideRefusal(t *testing.T) {
 // ends with the result.
 func TestReminderProgressPatches(t *testing.T) {
 	users := remindUsers(25) // 2.5 s at 10 a second
-	h := newHarness(t, harnessOpts{users: users})
+	h := newHarness(t, harnessOpts{Users: users})
 	msg, send, _ := h.confirm()
 	start := time.Now()
 	h.click(adminID, msg, send)
@@ -312,7 +294,7 @@ func TestReminderProgressPatches(t *testing.T) {
 		t.Fatalf("result lacks 25 sent:\n%s", got)
 	}
 	var patches int
-	for _, m := range h.fake.Messages() {
+	for _, m := range h.Fake.Messages() {
 		if m.ID == msg.ID {
 			patches = m.Patches
 		}

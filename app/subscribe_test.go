@@ -5,10 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"acsbot/clock"
 	"acsbot/store"
 )
-
-const adminP2P = "oc_p2p_admin0000000000000000000001"
 
 // subscribedAt is the chat's subscription time, or "" when it has none.
 func subscribedAt(t *testing.T, st *store.Store, chatID string) string {
@@ -28,9 +27,9 @@ func subscribedAt(t *testing.T, st *store.Store, chatID string) string {
 // Subscribing, changing the time, bad times, refusals and unsubscribing, in the order
 // an admin would meet them; each step checks the reply and what was stored.
 func TestSubscribeCommands(t *testing.T) {
-	clock := newTestClock(at("2026-11-25", "08:00"))
-	h := newHarness(t, harnessOpts{clock: clock})
-	st := h.db()
+	clock := clock.NewFake(at("2026-11-25", "08:00"))
+	h := newHarness(t, harnessOpts{Clock: clock})
+	st := h.DB()
 	steps := []struct {
 		name         string
 		chat, sender string
@@ -63,7 +62,7 @@ func TestSubscribeCommands(t *testing.T) {
 			if s.chat == adminP2P {
 				chatType = "p2p"
 			}
-			got := h.ask(chatType, s.chat, s.sender, s.text)
+			got := h.Ask(chatType, s.chat, s.sender, s.text)
 			for _, w := range s.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("reply to %q lacks %q:\n%s", s.text, w, got)
@@ -77,21 +76,21 @@ func TestSubscribeCommands(t *testing.T) {
 }
 
 func TestSubscriptionsList(t *testing.T) {
-	clock := newTestClock(at("2026-11-25", "08:00"))
-	h := newHarness(t, harnessOpts{clock: clock})
+	clock := clock.NewFake(at("2026-11-25", "08:00"))
+	h := newHarness(t, harnessOpts{Clock: clock})
 
-	if got := h.ask("p2p", adminP2P, adminID, "/subscriptions"); !strings.Contains(got, "还没有群订阅") {
+	if got := h.Ask("p2p", adminP2P, adminID, "/subscriptions"); !strings.Contains(got, "还没有群订阅") {
 		t.Fatalf("empty list does not say so:\n%s", got)
 	}
-	h.ask("group", readerChat, adminID, "/subscribe 08:30")
-	h.ask("group", otherChat, adminID, "/subscribe 17:00")
-	got := h.ask("p2p", adminP2P, adminID, "订阅列表")
+	h.Ask("group", readerChat, adminID, "/subscribe 08:30")
+	h.Ask("group", otherChat, adminID, "/subscribe 17:00")
+	got := h.Ask("p2p", adminP2P, adminID, "订阅列表")
 	for _, w := range []string{"Facility team", "08:30", "Lunch", "17:00", adminID, "从未发送", "Asia/Shanghai"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("subscriptions card lacks %q:\n%s", w, got)
 		}
 	}
-	if got := h.ask("group", readerChat, readerID, "/subscriptions"); strings.Contains(got, "Lunch") {
+	if got := h.Ask("group", readerChat, readerID, "/subscriptions"); strings.Contains(got, "Lunch") {
 		t.Errorf("a reader saw the subscriptions:\n%s", got)
 	}
 }
@@ -100,29 +99,29 @@ func TestSubscriptionsList(t *testing.T) {
 // Feishu delivers the event.
 func TestBotRemovedFromChatUnsubscribes(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	st := h.db()
-	h.ask("group", readerChat, adminID, "/subscribe 09:00")
-	h.ask("group", otherChat, adminID, "/subscribe 10:00")
+	st := h.DB()
+	h.Ask("group", readerChat, adminID, "/subscribe 09:00")
+	h.Ask("group", otherChat, adminID, "/subscribe 10:00")
 
-	ev := h.fake.Event("im.chat.member.bot.deleted_v1", map[string]any{
+	ev := h.Fake.Event("im.chat.member.bot.deleted_v1", map[string]any{
 		"chat_id":     readerChat,
 		"operator_id": map[string]any{"open_id": adminID},
 		"external":    false,
 		"name":        "Facility team",
 	})
 	for i := 0; i < 2; i++ {
-		if status, body := h.deliver(ev); status != 200 {
+		if status, body := h.Deliver(ev); status != 200 {
 			t.Fatalf("delivery %d: status %d: %s", i+1, status, body)
 		}
 	}
-	h.eventually("the subscription to go", func() bool { return subscribedAt(t, st, readerChat) == "" })
+	h.Eventually("the subscription to go", func() bool { return subscribedAt(t, st, readerChat) == "" })
 	if at := subscribedAt(t, st, otherChat); at != "10:00" {
 		t.Fatalf("another chat's subscription changed: %q", at)
 	}
 
-	bad := h.fake.Event("im.chat.member.bot.deleted_v1", map[string]any{"chat_id": otherChat})
+	bad := h.Fake.Event("im.chat.member.bot.deleted_v1", map[string]any{"chat_id": otherChat})
 	bad.Header.Token = "not-the-token"
-	if status, _ := h.deliver(bad); status != 403 {
+	if status, _ := h.Deliver(bad); status != 403 {
 		t.Fatalf("event with a wrong token: status %d, want 403", status)
 	}
 	if at := subscribedAt(t, st, otherChat); at != "10:00" {

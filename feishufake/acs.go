@@ -158,47 +158,26 @@ type Fault struct {
 	ResetSeconds int // x-ogw-ratelimit-reset for FaultRateLimit; 0 = 1
 }
 
-type faultState struct {
-	Fault
-	left int // calls still to fail; -1 = forever
-}
-
 // InjectACSFault adds a fault to the ACS list API.
 func (s *Server) InjectACSFault(f Fault) {
-	left := f.Times
-	if left <= 0 {
-		left = -1
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = append(s.faults, &faultState{Fault: f, left: left})
+	s.faults.add(f, f.Times)
 }
 
 // ClearFaults removes every ACS fault and message fault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = nil
-	s.msgFaults = nil
+	s.faults.clear()
+	s.msgFaults.clear()
 }
 
 // takeFault returns the fault that answers a call for page, using one of its times.
 func (s *Server) takeFault(page int) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Page != 0 && f.Page != page {
-			continue
-		}
-		if f.left > 0 {
-			f.left--
-			if f.left == 0 {
-				s.faults = slices.Delete(s.faults, i, i+1)
-			}
-		}
-		return f.Fault, true
-	}
-	return Fault{}, false
+	return s.faults.take(func(f Fault) bool { return f.Page == 0 || f.Page == page })
 }
 
 type acsUser struct {

@@ -59,12 +59,7 @@ func (s *Server) handleToken(w *apiWriter, _ *http.Request, body []byte) {
 	s.mu.Lock()
 	s.tokenReqs++
 	s.mu.Unlock()
-	if err := json.Unmarshal(body, &req); err != nil || req.AppID == "" || req.AppSecret == "" {
-		w.fail(http.StatusBadRequest, codeBadParam, "invalid param")
-		return
-	}
-	if req.AppID != s.opts.AppID || req.AppSecret != s.opts.AppSecret {
-		w.fail(http.StatusBadRequest, codeBadSecret, "app secret invalid")
+	if !s.credentialsOK(w, json.Unmarshal(body, &req), req.AppID, req.AppSecret) {
 		return
 	}
 	now := s.opts.Now()
@@ -114,4 +109,19 @@ func (s *Server) authed(h apiHandler) apiHandler {
 			h(w, r, body)
 		}
 	}
+}
+
+// credentialsOK answers a request for a token or a connection whose app id and
+// secret (decoded with decodeErr) are missing or not the app's, as Feishu does, and
+// reports whether they are the app's.
+func (s *Server) credentialsOK(w *apiWriter, decodeErr error, appID, secret string) bool {
+	switch {
+	case decodeErr != nil || appID == "" || secret == "":
+		w.fail(http.StatusBadRequest, codeBadParam, "invalid param")
+		return false
+	case appID != s.opts.AppID || secret != s.opts.AppSecret:
+		w.fail(http.StatusBadRequest, codeBadSecret, "app secret invalid")
+		return false
+	}
+	return true
 }

@@ -54,11 +54,11 @@ func TestTokenLifetime(t *testing.T) {
 	clock := newClock()
 	s := newFake(t, func(o *Options) { o.Now = clock.Now })
 	first := token(t, s)
-	clock.Advance(80 * time.Minute)
+	clock.Add(80 * time.Minute)
 	if again := token(t, s); again != first {
 		t.Fatalf("with 40 min left the token changed: %q -> %q", first, again)
 	}
-	clock.Advance(15 * time.Minute)
+	clock.Add(15 * time.Minute)
 	second := token(t, s)
 	if second == first {
 		t.Fatal("with 25 min left the same token came back")
@@ -75,7 +75,7 @@ func TestTokenLifetime(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			clock.Advance(c.advance)
+			clock.Add(c.advance)
 			if _, _, v := rawCall(t, s, http.MethodGet, "/open-apis/bot/v3/info", c.tok, nil); code(v) != c.want {
 				t.Fatalf("code %d, want %d: %v", code(v), c.want, v)
 			}

@@ -119,21 +119,12 @@ type MessageFault struct {
 	Times        int    // 0 = every matching call
 }
 
-type msgFaultState struct {
-	MessageFault
-	left int
-}
-
 // InjectMessageFault adds a fault to the message APIs. Faults are tried in the order
 // injected, after the request is validated and before anything is recorded.
 func (s *Server) InjectMessageFault(f MessageFault) {
-	left := f.Times
-	if left <= 0 {
-		left = -1
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.msgFaults = append(s.msgFaults, &msgFaultState{MessageFault: f, left: left})
+	s.msgFaults.add(f, f.Times)
 }
 
 // msgFault answers the call if a message fault matches one of the call's targets: the
@@ -141,22 +132,9 @@ func (s *Server) InjectMessageFault(f MessageFault) {
 // its receiver and its chat for a patch.
 func (s *Server) msgFault(w *apiWriter, targets ...string) bool {
 	s.mu.Lock()
-	var hit *msgFaultState
-	for i, f := range s.msgFaults {
-		if f.ReceiveID != "" && !slices.Contains(targets, f.ReceiveID) {
-			continue
-		}
-		if f.left > 0 {
-			f.left--
-			if f.left == 0 {
-				s.msgFaults = slices.Delete(s.msgFaults, i, i+1)
-			}
-		}
-		hit = f
-		break
-	}
+	hit, ok := s.msgFaults.take(func(f MessageFault) bool { return f.ReceiveID == "" || slices.Contains(targets, f.ReceiveID) })
 	s.mu.Unlock()
-	if hit == nil {
+	if !ok {
 		return false
 	}
 	status := hit.HTTPStatus

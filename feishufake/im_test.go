@@ -181,7 +181,7 @@ func TestUUIDDedupe(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			clock.Advance(st.advance)
+			clock.Add(st.advance)
 			id := send(st.uuid, "again")
 			if (id == first) != st.wantSame {
 				t.Errorf("message id %s, first %s, want same=%v", id, first, st.wantSame)
@@ -256,7 +256,7 @@ func TestMessageValidation(t *testing.T) {
 		}
 	})
 	t.Run("patch after 14 days", func(t *testing.T) {
-		clock.Advance(14*24*time.Hour + time.Minute)
+		clock.Add(14*24*time.Hour + time.Minute)
 		tok := token(t, s)
 		_, _, v := rawCall(t, s, http.MethodPatch, "/open-apis/im/v1/messages/"+cardID, tok, map[string]any{"content": card(1)})
 		if code(v) != codeMsgPatchExpired {

@@ -92,8 +92,8 @@ type Server struct {
 	mu          sync.Mutex
 	users       []acs.User
 	latency     time.Duration
-	faults      []*faultState
-	msgFaults   []*msgFaultState
+	faults      faults[Fault]
+	msgFaults   faults[MessageFault]
 	acsCalls    int
 	tokenReqs   int
 	tokens      map[string]tokenState // every token ever issued

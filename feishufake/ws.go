@@ -176,12 +176,7 @@ func (s *Server) logFrame(f WSFrame) {
 // Feishu (HTTP 400, code 10014, as reported by users of the SDKs).
 func (s *Server) handleWSEndpoint(w *apiWriter, r *http.Request, body []byte) {
 	var req larkws.BootstrapRequest
-	if err := json.Unmarshal(body, &req); err != nil || req.AppID == "" || req.AppSecret == "" {
-		w.fail(http.StatusBadRequest, codeBadParam, "invalid param")
-		return
-	}
-	if req.AppID != s.opts.AppID || req.AppSecret != s.opts.AppSecret {
-		w.fail(http.StatusBadRequest, codeBadSecret, "app secret invalid")
+	if !s.credentialsOK(w, json.Unmarshal(body, &req), req.AppID, req.AppSecret) {
 		return
 	}
 	ticket := randomHex(32)

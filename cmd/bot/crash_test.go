@@ -26,6 +26,8 @@ import (
 	_ "modernc.org/sqlite" // the store's driver, for the read-only integrity check
 
 	"acsbot/acs"
+	"acsbot/bottest"
+	"acsbot/clock"
 	"acsbot/feishufake"
 	"acsbot/store"
 )
@@ -152,7 +154,7 @@ type trapHit struct {
 
 func newFeishuSide(t *testing.T, users []acs.User) *feishuSide {
 	fake := feishufake.NewHandler(feishufake.Options{
-		AppID: crashAppID, AppSecret: fmt.Sprintf("secret-crash-%d", time.Now().UnixNano()),
+		AppID: crashAppID, AppSecret: bottest.Secret(t),
 		VerificationToken: crashToken, EncryptKey: crashKey,
 	})
 	fake.SetUsers(users)
@@ -279,13 +281,8 @@ func newBotProcess(t *testing.T, fs *feishuSide) *botProcess {
 	b.url = "http://" + b.addr
 	zone, loc := noonZone(t)
 	b.loc = loc
-	cfg := fmt.Sprintf(`feishu: {app_id: %s, base_url: %q}
-acs: {user_id_type: open_id, cache_ttl: 10m}
-bot: {language: zh_cn}
-access: {admins: [%s, %s], chats: [%s]}
-store: {path: %q}
-push: {timezone: %q}
-`, crashAppID, fs.srv.URL, crashAdmin, crashAdmin2, strings.Join(readerChats, ", "), b.db, zone)
+	cfg := bottest.Tenant{AppID: crashAppID, BaseURL: fs.srv.URL, Admins: []string{crashAdmin, crashAdmin2},
+		Chats: readerChats, StorePath: b.db, Zone: zone}.YAML()
 	if err := os.WriteFile(b.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +614,7 @@ func (fd *feeder) push(ctx context.Context, rng *rand.Rand, j pushJob) {
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if attempt > 0 {
 			fd.retries.Add(1)
-			sleepCtx(ctx, time.Duration(20+rng.IntN(40))*time.Millisecond)
+			_ = clock.Sleep(ctx, time.Duration(20+rng.IntN(40))*time.Millisecond)
 		}
 		body, ok := fd.deliver(ctx, j)
 		if !ok {
@@ -698,7 +695,7 @@ func (fd *feeder) clickSend(ctx context.Context, sc *script) {
 			fd.roundStarted.Store(true)
 			return
 		}
-		sleepCtx(ctx, 50*time.Millisecond)
+		_ = clock.Sleep(ctx, 50*time.Millisecond)
 	}
 }
 
@@ -741,15 +738,6 @@ func waitReply(ctx context.Context, fake *feishufake.Server, messageID string) (
 		cancel()
 	}
 	return feishufake.Message{}, false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 // chaos kills the bot again and again while events flow, 50-500 ms after each
@@ -881,7 +869,7 @@ func (c *chaos) tired() bool {
 func (c *chaos) rest(ctx context.Context) {
 	c.t.Helper()
 	c.calm++
-	for deadline := time.Now().Add(20 * time.Second); ; sleepCtx(ctx, 20*time.Millisecond) {
+	for deadline := time.Now().Add(20 * time.Second); ; _ = clock.Sleep(ctx, 20*time.Millisecond) {
 		n, err := countTired(c.bot.db)
 		switch {
 		case err != nil:
