@@ -2,6 +2,7 @@ package acs_test
 
 import (
 	"context"
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"acsbot/acs"
+	"acsbot/feishu"
+	"acsbot/feishufake"
 	"acsbot/store"
 )
 
@@ -445,5 +448,50 @@ func TestHourlyFallbackUntilAnEvent(t *testing.T) {
 	}
 	if e.restart(t).EventsMissing() {
 		t.Error("a restart brought the fallback back after an event ended it")
+	}
+}
+
+// BenchmarkFirstAnswerAfterRestart is the bot's first directory answer after a
+// restart at 5,000 users and 150 ms a page: the restart (loading the store) and the
+// first Get. With an empty store that Get waits for a full read of 100 pages; with
+// the snapshot stored an hour earlier (younger than the TTL) it reads nothing.
+func BenchmarkFirstAnswerAfterRestart(b *testing.B) {
+	const n, latency = 5000, 150 * time.Millisecond
+	for _, stored := range []bool{false, true} {
+		name := map[bool]string{false: "empty_store", true: "stored"}[stored]
+		b.Run(name, func(b *testing.B) {
+			secret := "sec-bench-" + name + "-" + rand.Text()
+			fake := feishufake.New(feishufake.Options{AppID: "cli_acs", AppSecret: secret})
+			defer fake.Close()
+			fake.SetUsers(feishufake.GenerateUsers(n, n))
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			c := feishu.NewClient(feishu.ClientConfig{AppID: "cli_acs", AppSecret: secret, BaseURL: fake.URL(),
+				Timeout: 5 * time.Second, Logger: log})
+			clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+			o := acs.Options{UserIDType: "open_id", TTL: 24 * time.Hour, MaxRestarts: 2, Retry: fastRetry, Logger: log, Now: clk.Now}
+			o.Store = openStore(b)
+			if stored { // the bot before the restart read the directory an hour ago
+				if _, err := acs.NewDirectory(c, o).Get(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				clk.Add(time.Hour)
+			}
+			fake.SetPageLatency(latency)
+			before := fake.ACSListCalls()
+			b.ResetTimer()
+			for range b.N {
+				if !stored {
+					b.StopTimer()
+					o.Store = openStore(b)
+					b.StartTimer()
+				}
+				s, err := acs.NewDirectory(c, o).Get(context.Background())
+				if err != nil || s.Len() != n {
+					b.Fatalf("%v users, %v", s, err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(fake.ACSListCalls()-before)/float64(b.N), "list-calls/op")
+		})
 	}
 }
