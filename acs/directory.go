@@ -193,8 +193,8 @@ func (d *Directory) EventsMissing() bool { return d.eventsMissing.Load() }
 // ApplyUpdate applies an acs.user.updated_v1 event (nil leaves a value as it is).
 // For a user the snapshot holds, it publishes and stores a copy with the change and
 // reports true. For a user it lacks, it reports false and fetches that one user in
-// the background (GET /acs/v1/users/:user_id), to be added. Before the first full
-// read it reports false and does nothing more: that read sees the change.
+// the background (GET /acs/v1/users/:user_id), to be added. With no snapshot yet it
+// reports false and does nothing more: the first read sees the change.
 func (d *Directory) ApplyUpdate(id string, card *int, faceUploaded *bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -3,6 +3,7 @@ package acs_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -448,6 +449,44 @@ func TestHourlyFallbackUntilAnEvent(t *testing.T) {
 	}
 	if e.restart(t).EventsMissing() {
 		t.Error("a restart brought the fallback back after an event ended it")
+	}
+}
+
+// brokenStore fails every call, as a store on a full or vanished disk does.
+type brokenStore struct{}
+
+var errBroken = errors.New("disk I/O error")
+
+func (brokenStore) LoadDirectory(context.Context) (acs.StoredDirectory, bool, error) {
+	return acs.StoredDirectory{}, false, errBroken
+}
+func (brokenStore) SaveDirectory(context.Context, acs.StoredDirectory) error { return errBroken }
+func (brokenStore) SaveDirectoryUser(context.Context, acs.User) error        { return errBroken }
+func (brokenStore) SetEventsMissing(context.Context, bool) error             { return errBroken }
+
+// A failing store costs the stored snapshot, never an answer: the directory reads
+// and applies events in memory, and counts every failed store call.
+func TestBrokenStoreDoesNotStopAnswers(t *testing.T) {
+	const n = 120
+	e := newEnv(t, n, func(o *acs.Options) { o.Store = brokenStore{} })
+	ctx := context.Background()
+	s, err := e.dir.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameUsers(t, s, e.users)
+	u := e.users[2]
+	u.Card = 2468
+	if !e.dir.ApplyUpdate(u.ID, &u.Card, nil) {
+		t.Fatal("ApplyUpdate = false for a known user")
+	}
+	if got, _ := e.dir.Cached().ByID(u.ID); got != u {
+		t.Errorf("served %+v, want %+v", got, u)
+	}
+	for op, want := range map[string]float64{"directory load": 1, "directory save": 1, "directory user": 1} {
+		if got := counter(t, e.metrics.StoreErrors, op); got != want {
+			t.Errorf("store_errors{%s} = %v, want %v", op, got, want)
+		}
 	}
 }
 
