@@ -106,12 +106,7 @@ func (d *Directory) fetch(ctx context.Context, op, token string) ([]User, string
 		if it == nil || it.UserId == nil || *it.UserId == "" {
 			continue // nothing to show or look up without an id
 		}
-		u := User{ID: *it.UserId}
-		if it.Feature != nil {
-			u.Card = larkcore.IntValue(it.Feature.Card)
-			u.FaceUploaded = larkcore.BoolValue(it.Feature.FaceUploaded)
-		}
-		users = append(users, u)
+		users = append(users, userOf(it))
 	}
 	more := larkcore.BoolValue(resp.Data.HasMore)
 	return users, larkcore.StringValue(resp.Data.PageToken), more, nil

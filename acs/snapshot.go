@@ -158,6 +158,41 @@ func (s *Snapshot) withUpdate(i int, card *int, faceUploaded *bool) *Snapshot {
 	return ns
 }
 
+// withUser is a copy of s with u added, or with u's values if s has u's ID.
+func (s *Snapshot) withUser(u User) *Snapshot {
+	i, ok := s.find(u.ID)
+	if ok {
+		return s.withUpdate(i, &u.Card, &u.FaceUploaded)
+	}
+	users := make([]User, 0, len(s.users)+1)
+	users = append(append(append(users, s.users[:i]...), u), s.users[i:]...)
+	ns := &Snapshot{TakenAt: s.TakenAt, users: users}
+	ns.index()
+	return ns
+}
+
+// changedFrom counts the users s and old both hold whose card or face flag differ.
+// Users only one of them holds are not counted: acs.user.updated_v1 reports changed
+// feature values (feishu-platform.md §6.1), not who joined or left a permission group.
+func (s *Snapshot) changedFrom(old *Snapshot) int {
+	n := 0
+	for i, j := 0, 0; i < len(s.users) && j < len(old.users); {
+		switch c := strings.Compare(s.users[i].ID, old.users[j].ID); {
+		case c < 0:
+			i++
+		case c > 0:
+			j++
+		default:
+			if s.users[i] != old.users[j] {
+				n++
+			}
+			i++
+			j++
+		}
+	}
+	return n
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1

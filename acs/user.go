@@ -1,5 +1,6 @@
 // Package acs is the ACS directory: a paginator over the Feishu ACS user list, a
-// cached snapshot of it, and the queries the bot answers from that snapshot.
+// snapshot of it kept in the store and current by update events, and the queries the
+// bot answers from that snapshot.
 package acs
 
 // User is one ACS user as the list API returns it. The API carries no name: cards

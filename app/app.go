@@ -91,6 +91,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		PageTimeout: callTimeout,
 		MaxRestarts: 3,
 		Retry:       feishu.RetryPolicy{Attempts: 5, BaseDelay: 200 * time.Millisecond, MaxDelay: 10 * time.Second},
+		Store:       st,
 		Metrics:     m,
 		Logger:      log,
 		Now:         o.Now,

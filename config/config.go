@@ -62,7 +62,8 @@ type ACS struct {
 	// UserIDType is open_id, union_id or user_id: the id namespace of the ACS list
 	// and of access.admins.
 	UserIDType string `yaml:"user_id_type"`
-	// CacheTTL is how long a directory snapshot is served before a rescan.
+	// CacheTTL is how old a stored directory snapshot may grow before it is read in
+	// full again; update events keep it current in between.
 	CacheTTL Duration `yaml:"cache_ttl"`
 }
 
@@ -106,7 +107,7 @@ func Default() Config {
 	return Config{
 		Server: Server{Addr: "127.0.0.1:8080"},
 		Feishu: Feishu{BaseURL: "https://open.feishu.cn"},
-		ACS:    ACS{UserIDType: "open_id", CacheTTL: Duration(10 * time.Minute)},
+		ACS:    ACS{UserIDType: "open_id", CacheTTL: Duration(24 * time.Hour)},
 		Bot:    Bot{Language: command.ZH},
 		Store:  Store{Path: "data/acsbot.db"},
 		Push:   Push{Timezone: "Asia/Shanghai"},

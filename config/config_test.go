@@ -145,8 +145,9 @@ var fixtures = map[string]string{
 	"bad_base_url_query":         `feishu.base_url: must not have a query or fragment, got "https://open.feishu.cn/?lang=en"`,
 	"bad_base_url_unparsable":    `feishu.base_url: must be an absolute http(s) URL like "https://open.feishu.cn": invalid port ":port" after host`,
 	"bad_user_id_type":           `acs.user_id_type: must be one of open_id, union_id, user_id, got "email"`,
-	"bad_cache_ttl":              `acs.cache_ttl: must be between 10s and 24h, got "0s"`,
-	"bad_cache_ttl_long":         `acs.cache_ttl: must be between 10s and 24h, got "48h0m0s"`,
+	"bad_cache_ttl":              `acs.cache_ttl: must be between 10s and 168h, got "0s"`,
+	"bad_cache_ttl_long":         `acs.cache_ttl: must be between 10s and 168h, got "192h0m0s"`,
+	"bad_cache_ttl_short":        `acs.cache_ttl: must be between 10s and 168h, got "9s"`,
 	"bad_cache_ttl_number":       `acs.cache_ttl: line 12: must be a duration with a unit, like "10m", got a bare number "600"`,
 	"bad_cache_ttl_syntax":       `acs.cache_ttl: line 12: must be a duration with a unit, like "10m", got "10 minutes"`,
 	"bad_language":               `bot.language: must be zh_cn or en_us, got "fr_fr"`,
@@ -263,7 +264,7 @@ func TestDefaults(t *testing.T) {
 		{"feishu.base_url", cfg.Feishu.BaseURL, "https://open.feishu.cn"},
 		{"feishu.encrypt_key", cfg.Feishu.EncryptKey.Value(), ""},
 		{"acs.user_id_type", cfg.ACS.UserIDType, "open_id"},
-		{"acs.cache_ttl", time.Duration(cfg.ACS.CacheTTL), 10 * time.Minute},
+		{"acs.cache_ttl", time.Duration(cfg.ACS.CacheTTL), 24 * time.Hour},
 		{"bot.language", cfg.Bot.Language, command.ZH},
 		{"access.chats", len(cfg.Access.Chats), 0},
 		{"store.path", cfg.Store.Path, "data/acsbot.db"},
@@ -571,8 +572,9 @@ func TestCacheTTLBounds(t *testing.T) {
 	}{
 		{10 * time.Second, true},
 		{24 * time.Hour, true},
+		{168 * time.Hour, true},
 		{10*time.Second - 1, false},
-		{24*time.Hour + 1, false},
+		{168*time.Hour + 1, false},
 		{-time.Minute, false},
 	}
 	for _, tt := range tests {

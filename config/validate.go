@@ -103,15 +103,19 @@ func idPrefix(userIDType string) (string, bool) {
 	return "", false
 }
 
+// maxCacheTTL is a week: the longest a stored snapshot may go without a full read.
+const maxCacheTTL = 168 * time.Hour
+
 func (c *Config) checkACS() error {
 	var errs []error
 	if _, ok := idPrefix(c.ACS.UserIDType); !ok {
 		errs = append(errs, fmt.Errorf("acs.user_id_type: must be one of open_id, union_id, user_id, got %q", c.ACS.UserIDType))
 	}
-	// Below 10s every question would rescan the directory; above a day, a
-	// missed acs.user.updated_v1 event would leave the answers wrong for days.
-	if ttl := time.Duration(c.ACS.CacheTTL); ttl < 10*time.Second || ttl > 24*time.Hour {
-		errs = append(errs, fmt.Errorf("acs.cache_ttl: must be between 10s and 24h, got %q", c.ACS.CacheTTL))
+	// Below 10s the bot would read the whole directory nearly all the time; above a
+	// week, a change no event announced could stay wrong for longer than an admin
+	// would believe. Events keep the snapshot current in between.
+	if ttl := time.Duration(c.ACS.CacheTTL); ttl < 10*time.Second || ttl > maxCacheTTL {
+		errs = append(errs, fmt.Errorf("acs.cache_ttl: must be between 10s and 168h, got %q", c.ACS.CacheTTL))
 	}
 	return errors.Join(errs...)
 }

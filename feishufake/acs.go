@@ -23,6 +23,7 @@ const (
 	acsMaxPageSize       = 50
 	codeInvalidPageToken = 1490018
 	codeACSSystemError   = 1490001
+	codeACSUserNotFound  = 1490101
 )
 
 // hangLimit is how long FaultHang holds a request whose client never gives up; it
@@ -93,7 +94,8 @@ func (s *Server) Users() []acs.User {
 	return slices.Clone(s.users)
 }
 
-// SetPageLatency delays every ACS list call by d (cut short if the caller gives up).
+// SetPageLatency delays every ACS user call, a list page or one user, by d (cut short
+// if the caller gives up).
 func (s *Server) SetPageLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -105,6 +107,14 @@ func (s *Server) ACSListCalls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.acsCalls
+}
+
+// ACSGetCalls counts single-user requests (GET /acs/v1/users/:user_id) received,
+// refused ones included.
+func (s *Server) ACSGetCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acsGetCalls
 }
 
 // FaultKind is a way the ACS list API can fail.
@@ -249,6 +259,40 @@ func (s *Server) handleListUsers(w *apiWriter, r *http.Request, _ []byte) {
 		p.PageToken = s.encodePageToken(end, page+1)
 	}
 	w.ok(p)
+}
+
+// handleGetUser serves GET /open-apis/acs/v1/users/:user_id. A user the directory
+// lacks is one in no permission group: HTTP 400 with 1490101, as Feishu answers. The
+// fake's users have one id each, which answers whatever user_id_type asks for.
+func (s *Server) handleGetUser(w *apiWriter, r *http.Request, _ []byte) {
+	s.mu.Lock()
+	s.acsGetCalls++
+	latency := s.latency
+	s.mu.Unlock()
+	if !s.authorize(w, r) {
+		return
+	}
+	if !s.wait(r.Context(), latency) {
+		return // the caller gave up: nobody reads an answer
+	}
+	if v := r.URL.Query().Get("user_id_type"); v != "" && v != "open_id" && v != "union_id" && v != "user_id" {
+		w.fail(http.StatusBadRequest, codeBadField, "field validation failed",
+			fieldViolation{Field: "user_id_type", Value: v, Description: "user_id_type must be one of open_id, union_id, user_id"})
+		return
+	}
+	id := r.PathValue("user_id")
+	s.mu.Lock()
+	i := slices.IndexFunc(s.users, func(u acs.User) bool { return u.ID == id })
+	var u acs.User
+	if i >= 0 {
+		u = s.users[i]
+	}
+	s.mu.Unlock()
+	if i < 0 {
+		w.fail(http.StatusBadRequest, codeACSUserNotFound, "user not found")
+		return
+	}
+	w.ok(map[string]acsUser{"user": {UserID: u.ID, Feature: acsFeature{Card: u.Card, FaceUploaded: u.FaceUploaded}}})
 }
 
 func (s *Server) serveFault(w *apiWriter, r *http.Request, f Fault) {

@@ -396,3 +396,76 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("%d list calls, want 32", n)
 	}
 }
+
+// GET /acs/v1/users/:user_id answers through the SDK as sdk-notes.md §2 says the real
+// one does: the user on success; on an unknown user err nil, HTTP 400, 1490101, no data.
+func TestGetUser(t *testing.T) {
+	s := newFake(t, nil)
+	s.SetUsers([]acs.User{{ID: "ou_a", Card: 123456, FaceUploaded: true}, {ID: "ou_b"}})
+	cli := newClient(s)
+	cases := []struct {
+		name, id, idType string
+		wantStatus       int
+		wantCode         int
+		want             acs.User
+	}{
+		{"known user", "ou_a", "open_id", 200, 0, acs.User{ID: "ou_a", Card: 123456, FaceUploaded: true}},
+		{"known user without card or face", "ou_b", "open_id", 200, 0, acs.User{ID: "ou_b"}},
+		{"union_id type", "ou_a", "union_id", 200, 0, acs.User{ID: "ou_a", Card: 123456, FaceUploaded: true}},
+		{"unknown user", "ou_nobody", "open_id", 400, codeACSUserNotFound, acs.User{}},
+		{"bad user_id_type", "ou_a", "email", 400, codeBadField, acs.User{}},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			resp, err := cli.Acs.V1.User.Get(context.Background(),
+				larkacs.NewGetUserReqBuilder().UserId(c.id).UserIdType(c.idType).Build())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != c.wantStatus || resp.Code != c.wantCode {
+				t.Fatalf("status %d code %d, want %d %d", resp.StatusCode, resp.Code, c.wantStatus, c.wantCode)
+			}
+			if got := s.ACSGetCalls(); got != i+1 {
+				t.Errorf("ACSGetCalls = %d, want %d", got, i+1)
+			}
+			if c.wantCode != 0 {
+				if resp.Data != nil {
+					t.Errorf("an error carries data: %+v", resp.Data)
+				}
+				return
+			}
+			u := resp.Data.User
+			got := acs.User{ID: larkcore.StringValue(u.UserId), Card: larkcore.IntValue(u.Feature.Card), FaceUploaded: larkcore.BoolValue(u.Feature.FaceUploaded)}
+			if got != c.want {
+				t.Errorf("user %+v, want %+v", got, c.want)
+			}
+		})
+	}
+	if s.ACSListCalls() != 0 {
+		t.Errorf("single-user calls counted as list calls: %d", s.ACSListCalls())
+	}
+}
+
+func TestGetUserWire(t *testing.T) {
+	s := newFake(t, nil)
+	s.SetUsers([]acs.User{{ID: "ou_a", FaceUploaded: true}})
+	status, _, v := rawCall(t, s, http.MethodGet, pathACSUsers+"/ou_a?user_id_type=open_id", "", nil)
+	if status != 400 || code(v) != codeNoToken {
+		t.Fatalf("without a token: status %d %v", status, v)
+	}
+	status, h, v := rawCall(t, s, http.MethodGet, pathACSUsers+"/ou_a?user_id_type=open_id", token(t, s), nil)
+	if status != 200 || code(v) != 0 {
+		t.Fatalf("status %d %v", status, v)
+	}
+	feature := v["data"].(map[string]any)["user"].(map[string]any)["feature"].(map[string]any)
+	if _, has := feature["card"]; has || feature["face_uploaded"] != true {
+		t.Errorf("feature %v: a user without a card has no card field", feature)
+	}
+	_, h, v = rawCall(t, s, http.MethodGet, pathACSUsers+"/ou_x", token(t, s), nil)
+	if e, _ := v["error"].(map[string]any); code(v) != codeACSUserNotFound || e["log_id"] != h.Get("X-Tt-Logid") {
+		t.Errorf("unknown user: %v (log id header %q)", v, h.Get("X-Tt-Logid"))
+	}
+	if got := s.ACSGetCalls(); got != 3 {
+		t.Errorf("ACSGetCalls = %d, want 3: refused calls count too", got)
+	}
+}

@@ -95,6 +95,7 @@ type Server struct {
 	faults      faults[Fault]
 	msgFaults   faults[MessageFault]
 	acsCalls    int
+	acsGetCalls int
 	tokenReqs   int
 	tokens      map[string]tokenState // every token ever issued
 	current     string                // the token handed out while it has 30 min or more left
@@ -142,6 +143,7 @@ func NewHandler(opts Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+pathToken, s.api(s.handleToken))
 	mux.HandleFunc("GET "+pathACSUsers, s.api(s.handleListUsers))
+	mux.HandleFunc("GET "+pathACSUsers+"/{user_id}", s.api(s.handleGetUser))
 	mux.HandleFunc("GET /open-apis/bot/v3/info", s.api(s.authed(s.handleBotInfo)))
 	mux.HandleFunc("GET /open-apis/im/v1/chats/{chat_id}", s.api(s.authed(s.handleGetChat)))
 	mux.HandleFunc("POST /open-apis/im/v1/messages", s.api(s.authed(s.handleCreateMessage)))

@@ -89,10 +89,27 @@ CREATE TABLE health_pages (
 ALTER TABLE reminders ADD COLUMN round TEXT NOT NULL DEFAULT '';
 ALTER TABLE reminders ADD COLUMN sent INTEGER NOT NULL DEFAULT 1;
 `
+
+	// schemaV5 is the ACS directory snapshot, so a restart serves it instead of
+	// reading every page again: one row saying what the snapshot is, and its users.
+	// A full read replaces the users; an update event changes one row.
+	schemaV5 = `
+CREATE TABLE directory (
+	id             INTEGER PRIMARY KEY CHECK (id = 1),
+	user_id_type   TEXT NOT NULL,    -- the id type of directory_users.user_id
+	taken_at       INTEGER NOT NULL, -- unix milliseconds: when the full read began
+	events_missing INTEGER NOT NULL DEFAULT 0 -- 1: a full read found changes no event announced
+) STRICT;
+CREATE TABLE directory_users (
+	user_id       TEXT PRIMARY KEY,
+	card          INTEGER NOT NULL, -- 0: no card
+	face_uploaded INTEGER NOT NULL
+) STRICT;
+`
 )
 
 // schemaSteps lists the scripts in order: script i moves version i to i+1.
-func schemaSteps() []string { return []string{schemaV1, schemaV2, schemaV3, schemaV4} }
+func schemaSteps() []string { return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5} }
 
 // migrate applies the scripts the database has not seen yet, all in one
 // transaction: a crash mid-way leaves the old version intact. The version is read
