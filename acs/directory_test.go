@@ -17,34 +17,17 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"acsbot/acs"
+	"acsbot/clock"
 	"acsbot/feishu"
 	"acsbot/feishufake"
 	"acsbot/metrics"
 )
 
-// clock is a settable Options.Now.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type env struct {
 	fake    *feishufake.Server
 	dir     *acs.Directory
 	metrics *metrics.Metrics
-	clock   *clock
+	clock   *clock.Fake
 	users   []acs.User
 	client  *feishu.Client
 	opts    acs.Options
@@ -65,7 +48,7 @@ func newEnv(t *testing.T, n int, tweak func(*acs.Options)) *env {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	c := feishu.NewClient(feishu.ClientConfig{AppID: "cli_acs", AppSecret: secret, BaseURL: fake.URL(),
 		Timeout: 5 * time.Second, Logger: log, Metrics: m})
-	clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 	o := acs.Options{UserIDType: "open_id", TTL: time.Hour, PageTimeout: 2 * time.Second, MaxRestarts: 2,
 		Retry: fastRetry, Metrics: m, Logger: log, Now: clk.Now}
 	if tweak != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"acsbot/acs"
+	"acsbot/clock"
 	"acsbot/feishu"
 	"acsbot/feishufake"
 	"acsbot/store"
@@ -506,7 +507,7 @@ func BenchmarkFirstAnswerAfterRestart(b *testing.B) {
 			log := slog.New(slog.NewTextHandler(io.Discard, nil))
 			c := feishu.NewClient(feishu.ClientConfig{AppID: "cli_acs", AppSecret: secret, BaseURL: fake.URL(),
 				Timeout: 5 * time.Second, Logger: log})
-			clk := &clock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
+			clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 			o := acs.Options{UserIDType: "open_id", TTL: 24 * time.Hour, MaxRestarts: 2, Retry: fastRetry, Logger: log, Now: clk.Now}
 			o.Store = openStore(b)
 			if stored { // the bot before the restart read the directory an hour ago

@@ -453,7 +453,7 @@ func TestGetUserWire(t *testing.T) {
 	if status != 400 || code(v) != codeNoToken {
 		t.Fatalf("without a token: status %d %v", status, v)
 	}
-	status, h, v := rawCall(t, s, http.MethodGet, pathACSUsers+"/ou_a?user_id_type=open_id", token(t, s), nil)
+	status, _, v = rawCall(t, s, http.MethodGet, pathACSUsers+"/ou_a?user_id_type=open_id", token(t, s), nil)
 	if status != 200 || code(v) != 0 {
 		t.Fatalf("status %d %v", status, v)
 	}
@@ -461,7 +461,7 @@ func TestGetUserWire(t *testing.T) {
 	if _, has := feature["card"]; has || feature["face_uploaded"] != true {
 		t.Errorf("feature %v: a user without a card has no card field", feature)
 	}
-	_, h, v = rawCall(t, s, http.MethodGet, pathACSUsers+"/ou_x", token(t, s), nil)
+	_, h, v := rawCall(t, s, http.MethodGet, pathACSUsers+"/ou_x", token(t, s), nil)
 	if e, _ := v["error"].(map[string]any); code(v) != codeACSUserNotFound || e["log_id"] != h.Get("X-Tt-Logid") {
 		t.Errorf("unknown user: %v (log id header %q)", v, h.Get("X-Tt-Logid"))
 	}
