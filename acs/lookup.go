@@ -10,8 +10,6 @@ import (
 	"acsbot/feishu"
 )
 
-// codeUserNotFound: the user is in no ACS permission group (feishu-platform.md §6.2).
-const codeUserNotFound = 1490101
 
 // fetchUser reads one user with GET /open-apis/acs/v1/users/:user_id, retried as a
 // page is. found is false when Feishu says the user is in no permission group.
@@ -40,8 +38,7 @@ func (d *Directory) fetchUser(ctx context.Context, id string) (u User, found boo
 		u.ID = id
 		return nil
 	})
-	var fe *feishu.Error
-	if errors.As(err, &fe) && fe.Code == codeUserNotFound {
+	if feishu.VerdictOf(err).NotFound {
 		return User{}, false, nil
 	}
 	if err != nil {

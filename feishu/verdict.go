@@ -17,6 +17,9 @@ type Verdict struct {
 	// AppWide: the refusal is the same for every recipient (the app lacks a scope,
 	// the bot is off), so a round of sends stops at the first one.
 	AppWide bool
+	// NotFound: what was asked for does not exist (an ACS user in no permission
+	// group), an answer rather than a failure.
+	NotFound bool
 	// Code and Msg are Feishu's, for a card that shows them; 0 and "" when the call
 	// failed before Feishu answered.
 	Code int
@@ -34,6 +37,9 @@ const (
 	codeTokenLacksScope = 99991676
 	codeBotNotActivated = 230006
 )
+
+// codeACSUserNotFound: the ACS user is in no permission group (feishu-platform.md §6.2).
+const codeACSUserNotFound = 1490101
 
 // VerdictOf judges err, the failure of a call made with Do or Classify. A call cut
 // short because its context was cancelled (the bot stopping) is worth retrying after
@@ -58,6 +64,7 @@ func VerdictOf(err error) Verdict {
 	case Permanent:
 		v.Retry = errors.Is(err, context.Canceled)
 	}
+	v.NotFound = fe.Code == codeACSUserNotFound
 	switch fe.Code {
 	case codeAppDisabled, codeScopeNotGranted, codeAppNotUsable, codeTokenLacksScope, codeBotNotActivated:
 		v.AppWide = true

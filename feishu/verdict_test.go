@@ -27,6 +27,8 @@ func TestVerdictOf(t *testing.T) {
 			Verdict{AppWide: true, Code: 230006, Msg: "bot", Reason: "feishu code 230006: bot"}},
 		{"cancelled by a stop is tried again", &Error{Op: "send", Class: Permanent, Err: fmt.Errorf("%w; last failure: x", context.Canceled)},
 			Verdict{Retry: true, Reason: "context canceled; last failure: x"}},
+		{"an ACS user in no permission group", &Error{Op: "get acs user", Class: Permanent, Code: 1490101, Msg: "user not found"},
+			Verdict{NotFound: true, Code: 1490101, Msg: "user not found", Reason: "feishu code 1490101: user not found"}},
 		{"not Feishu's", errors.New("disk full"), Verdict{Retry: true, Reason: "disk full"}},
 	}
 	for _, tt := range tests {
