@@ -340,8 +340,11 @@ func (h *harness) ask(chatType, chatID, sender, text string) string {
 
 var markdownEscape = regexp.MustCompile(`\\(.)`)
 
-// readable drops the backslashes that escape markdown, as a reader sees the text.
-func readable(s string) string { return markdownEscape.ReplaceAllString(s, "$1") }
+// readable is card text as a reader sees it: the backslashes that escape
+// markdown dropped, and <br> a line break.
+func readable(s string) string {
+	return markdownEscape.ReplaceAllString(strings.ReplaceAll(s, "<br>", "\n"), "$1")
+}
 
 // callbackValues returns the value of every callback button in a card.
 func callbackValues(t testing.TB, cardJSON string) []map[string]any {
