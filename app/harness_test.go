@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,13 +338,9 @@ func (h *harness) ask(chatType, chatID, sender, text string) string {
 	return readable(texts(h.t, h.replyTo(messageID(h.t, ev)).Content))
 }
 
-var markdownEscape = regexp.MustCompile(`\\(.)`)
-
-// readable is card text as a reader sees it: the backslashes that escape
-// markdown dropped, and <br> a line break.
-func readable(s string) string {
-	return markdownEscape.ReplaceAllString(strings.ReplaceAll(s, "<br>", "\n"), "$1")
-}
+// readable is card text as a reader sees it: <br> a line break, and the
+// entities that escape markdown characters decoded.
+func readable(s string) string { return html.UnescapeString(strings.ReplaceAll(s, "<br>", "\n")) }
 
 // callbackValues returns the value of every callback button in a card.
 func callbackValues(t testing.TB, cardJSON string) []map[string]any {
