@@ -47,7 +47,7 @@ const (
 // markdown writes src as HTML blocks: paragraphs, lists, quotes, headings,
 // rules and code blocks, fenced or indented.
 func (r *renderer) markdown(src string) {
-	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
+	lines := splitLines(src)
 	open := noBlock
 	// hard says the line before ended in two spaces: CommonMark's hard break.
 	hard := false

@@ -9,6 +9,7 @@ func TestMarkdownRules(t *testing.T) {
 		name, src, want string
 	}{
 		{"one newline is a soft break", "a\nb", `<div class="fc-p">a` + "\n" + `b</div>`},
+		{"CR LF and CR end lines too", "a\r\nb\rc", `<div class="fc-p">a` + "\n" + `b` + "\n" + `c</div>`},
 		{"two spaces make it hard", "a  \nb", `<div class="fc-p">a<br>b</div>`},
 		{"a blank line starts a paragraph", "a\n\nb", `<div class="fc-p">a</div><div class="fc-p">b</div>`},
 		{"br is a line break", "a<br>b", `<div class="fc-p">a<br>b</div>`},
