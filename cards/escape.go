@@ -42,6 +42,14 @@ const markdownChars = "\\`*_~[]()#+-!<>&|:/@.\"'$="
 //     becomes &#9;;
 //   - other control characters, which show as nothing, become spaces.
 func EscapeMarkdown(s string) string {
+	// Control characters become spaces first, so that one at an end is
+	// escaped like any space there.
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return ' '
+		}
+		return r
+	}, s)
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/4)
 	text := strings.TrimRight(s, " ")
@@ -58,8 +66,6 @@ func EscapeMarkdown(s string) string {
 			b.WriteString("&#")
 			b.WriteString(strconv.Itoa(int(r)))
 			b.WriteByte(';')
-		case unicode.IsControl(r):
-			b.WriteByte(' ')
 		default:
 			b.WriteRune(r)
 		}

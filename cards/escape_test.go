@@ -64,6 +64,7 @@ func TestEscapeMarkdown(t *testing.T) {
 		{"only spaces", "  ", "&#32;&#32;"},
 		{"a tab", "\tx", "&#9;x"},
 		{"NUL and escape characters", "a\x00b\x1bc\u0085d", "a b c d"},
+		{"a control character at an end", "\x1bx\x7f", "&#32;x&#32;"},
 		{"broken UTF-8", "a\xffb", "a\ufffdb"},
 		{"full-width punctuation stays", "＊＃（）", "＊＃（）"},
 	}
