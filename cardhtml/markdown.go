@@ -29,8 +29,11 @@ var (
 	quoteRe   = regexp.MustCompile(`^\s*>\s?(.*)$`)
 	ruleRe    = regexp.MustCompile(`^\s*(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}|<hr\s*/?>)\s*$`)
 	entityRe  = regexp.MustCompile(`^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});`)
-	tagRe     = regexp.MustCompile(`^<(/?)([a-zA-Z_]+)((?:\s+[^<>]*?)?)\s*/?>`)
-	attrRe    = regexp.MustCompile(`([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+	// legacyRe is a name after "&" without its ";". Feishu still reads the
+	// old HTML ones, such as &reg and &copy, as their character (cards FAQ).
+	legacyRe = regexp.MustCompile(`^&[a-zA-Z][a-zA-Z0-9]{0,31}`)
+	tagRe    = regexp.MustCompile(`^<(/?)([a-zA-Z_]+)((?:\s+[^<>]*?)?)\s*/?>`)
+	attrRe   = regexp.MustCompile(`([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
 )
 
 // blockKind is the markdown block a line belongs to.
@@ -268,6 +271,9 @@ func (r *renderer) inline(s string, depth int) {
 			i += 2
 		case c == '&':
 			if m := entityRe.FindString(s[i:]); m != "" {
+				r.esc(html.UnescapeString(m))
+				i += len(m)
+			} else if m := legacyRe.FindString(s[i:]); m != "" && html.UnescapeString(m) != m {
 				r.esc(html.UnescapeString(m))
 				i += len(m)
 			} else {

@@ -22,6 +22,7 @@ func TestMarkdownRules(t *testing.T) {
 		{"numeric entities show their character", "&#42;a&#42; &#95;b&#95; &#126;&#126;c&#126;&#126; &#60;at id=all&#62;", `<div class="fc-p">*a* _b_ ~~c~~ &lt;at id=all&gt;</div>`},
 		{"a decoded entity opens nothing", "&#35; h", `<div class="fc-p"># h</div>`},
 		{"entities decode once", "&#38;#42;", `<div class="fc-p">&amp;#42;</div>`},
+		{"old entities need no semicolon", "&reg &copy2 &foo &#38;reg", `<div class="fc-p">® ©2 &amp;foo &amp;reg</div>`},
 		{"entities stay as written in code", "`&#42;`", `<div class="fc-p"><code class="fc-inline-code">&amp;#42;</code></div>`},
 		{"underscores", "__b__ _i_ snake_case_name", `<div class="fc-p"><strong>b</strong> <em>i</em> snake_case_name</div>`},
 		{"an unclosed underscore is text", "_a", `<div class="fc-p">_a</div>`},
