@@ -25,9 +25,9 @@ func MaskCard(n int) string {
 // markdownChars are the characters a card's markdown gives a meaning to:
 // emphasis, code, links, images, tags, entities, headings, lists, quotes,
 // tables, rules, emoji codes (:OK:), and what bare links and e-mail addresses
-// are made of (":", "/", "@", "."). The rich text component's page ("特殊字符转义
-// 说明", card JSON 2.0) says such a character shows as itself only when
-// written as an HTML entity, &#N; with N its code: "*" as "&#42;".
+// are made of (":", "/", "@", "."). The rich text component's page, section
+// "特殊字符转义说明" (card JSON 2.0), says such a character shows as itself
+// only when written as an HTML entity, &#N; with N its code: "*" as "&#42;".
 const markdownChars = "\\`*_~[]()#+-!<>&|:/@.\"'$="
 
 // EscapeMarkdown makes text safe to place inside a card's markdown: every
