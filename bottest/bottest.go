@@ -12,10 +12,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -382,10 +382,9 @@ func Texts(t testing.TB, cardJSON string) string {
 	return sb.String()
 }
 
-var markdownEscape = regexp.MustCompile(`\\(.)`)
-
-// Readable drops the backslashes that escape markdown, as a reader sees the text.
-func Readable(s string) string { return markdownEscape.ReplaceAllString(s, "$1") }
+// Readable is card text as a reader sees it: <br> a line break, and the entities
+// that escape markdown characters decoded.
+func Readable(s string) string { return html.UnescapeString(strings.ReplaceAll(s, "<br>", "\n")) }
 
 // CallbackValues returns the value of every callback button in a card.
 func CallbackValues(t testing.TB, cardJSON string) []map[string]any {

@@ -12,6 +12,12 @@ import (
 // tags of its own (<at>, <person>, <font>, <text_tag>, <a>, <link>, <br>, <hr>).
 // The converter below reads the part of it cards use and writes only HTML it
 // generates: every character of the source reaches the page escaped.
+//
+// Where the rich text page ("富文本（Markdown）", card JSON 2.0) departs from
+// CommonMark or warns, the console takes the reading that shows a card's
+// problems: a single "\n" is a soft break, which "may be ignored", so it shows
+// as a space; entities such as &#42; show as their character, which is how
+// the page tells bots to write markdown characters that must show as text.
 
 // maxInlineDepth bounds nesting of emphasis, links and tags.
 const maxInlineDepth = 8
@@ -23,8 +29,11 @@ var (
 	quoteRe   = regexp.MustCompile(`^\s*>\s?(.*)$`)
 	ruleRe    = regexp.MustCompile(`^\s*(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,}|<hr\s*/?>)\s*$`)
 	entityRe  = regexp.MustCompile(`^&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});`)
-	tagRe     = regexp.MustCompile(`^<(/?)([a-zA-Z_]+)((?:\s+[^<>]*?)?)\s*/?>`)
-	attrRe    = regexp.MustCompile(`([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
+	// legacyRe is a name after "&" without its ";". Feishu still reads the
+	// old HTML ones, such as &reg and &copy, as their character (cards FAQ).
+	legacyRe = regexp.MustCompile(`^&[a-zA-Z][a-zA-Z0-9]{0,31}`)
+	tagRe    = regexp.MustCompile(`^<(/?)([a-zA-Z_]+)((?:\s+[^<>]*?)?)\s*/?>`)
+	attrRe   = regexp.MustCompile(`([a-zA-Z_]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))`)
 )
 
 // blockKind is the markdown block a line belongs to.
@@ -38,11 +47,13 @@ const (
 	quote
 )
 
-// markdown writes src as HTML blocks: paragraphs (a single line break stays a
-// line break, as in Feishu), lists, quotes, headings, rules and code blocks.
+// markdown writes src as HTML blocks: paragraphs, lists, quotes, headings,
+// rules and code blocks, fenced or indented.
 func (r *renderer) markdown(src string) {
-	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
+	lines := splitLines(src)
 	open := noBlock
+	// hard says the line before ended in two spaces: CommonMark's hard break.
+	hard := false
 	closeBlock := func() {
 		switch open {
 		case paragraph, quote:
@@ -53,6 +64,21 @@ func (r *renderer) markdown(src string) {
 			r.w(`</li></ol>`)
 		}
 		open = noBlock
+	}
+	// text writes one line's inline content, without the spaces around it,
+	// which CommonMark drops.
+	text := func(line string) {
+		trimmed := strings.TrimRight(line, " \t")
+		hard = len(line)-len(trimmed) >= 2
+		r.inline(strings.TrimLeft(trimmed, " \t"), 0)
+	}
+	// lineBreak joins a line to the one before in the same block.
+	lineBreak := func() {
+		if hard {
+			r.w(`<br>`)
+		} else {
+			r.w("\n")
+		}
 	}
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
@@ -70,6 +96,24 @@ func (r *renderer) markdown(src string) {
 			closeBlock()
 			continue
 		}
+		// Four spaces or a tab start an indented code block, except where the
+		// line continues a paragraph or a list.
+		if open == noBlock && indented(line) {
+			r.w(`<pre class="fc-code"><code>`)
+			end := i
+			for j := i; j < len(lines) && (indented(lines[j]) || strings.TrimSpace(lines[j]) == ""); j++ {
+				if strings.TrimSpace(lines[j]) != "" {
+					end = j
+				}
+			}
+			for ; i <= end; i++ {
+				r.esc(unindent(lines[i]))
+				r.w("\n")
+			}
+			i = end
+			r.w(`</code></pre>`)
+			continue
+		}
 		if ruleRe.MatchString(line) {
 			closeBlock()
 			r.w(`<hr class="fc-hr">`)
@@ -78,7 +122,7 @@ func (r *renderer) markdown(src string) {
 		if m := headingRe.FindStringSubmatch(line); m != nil {
 			closeBlock()
 			r.w(`<div class="fc-h fc-h` + strconv.Itoa(len(m[1])) + `">`)
-			r.inline(m[2], 0)
+			text(m[2])
 			r.w(`</div>`)
 			continue
 		}
@@ -90,7 +134,7 @@ func (r *renderer) markdown(src string) {
 				r.w(`<ul class="fc-ul"><li>`)
 				open = bullets
 			}
-			r.inline(m[1], 0)
+			text(m[1])
 			continue
 		}
 		if m := orderedRe.FindStringSubmatch(line); m != nil {
@@ -102,35 +146,56 @@ func (r *renderer) markdown(src string) {
 				r.w(`<ol class="fc-ol" start="` + strconv.Itoa(start) + `"><li>`)
 				open = numbers
 			}
-			r.inline(m[2], 0)
+			text(m[2])
 			continue
 		}
 		if m := quoteRe.FindStringSubmatch(line); m != nil {
 			if open == quote {
-				r.w(`<br>`)
+				lineBreak()
 			} else {
 				closeBlock()
 				r.w(`<div class="fc-quote">`)
 				open = quote
 			}
-			r.inline(m[1], 0)
+			text(m[1])
 			continue
 		}
 		switch open {
 		case paragraph, quote, bullets, numbers:
-			// A line that starts no block continues the one open, on a new line.
-			r.w(`<br>`)
+			// A line that starts no block continues the one open.
+			lineBreak()
 		default:
 			r.w(`<div class="fc-p">`)
 			open = paragraph
 		}
-		r.inline(line, 0)
+		text(line)
 	}
 	closeBlock()
 }
 
+// indented says line starts with four spaces or a tab (as CommonMark counts
+// them), the mark of an indented code block.
+func indented(line string) bool {
+	rest := strings.TrimLeft(line, " ")
+	return len(line)-len(rest) >= 4 || strings.HasPrefix(rest, "\t")
+}
+
+// unindent drops the four columns that made line code.
+func unindent(line string) string {
+	for n := 0; n < 4 && line != ""; n++ {
+		if line[0] == '\t' {
+			return line[1:]
+		}
+		if line[0] != ' ' {
+			break
+		}
+		line = line[1:]
+	}
+	return line
+}
+
 // special are the bytes where inline markup may start.
-const special = "\\&<*~`[h"
+const special = "\\&<*_~`[h"
 
 // closers finds closing delimiters in one line. Once a delimiter is missing
 // from some point on, it is missing from every later point: remembering that
@@ -141,8 +206,9 @@ type closers struct {
 }
 
 // find is the index of the next delim in s at or after from, or -1.
-// Backslash-escaped characters are skipped when escapes is set, and a lone
-// "*" closer must not be half of "**".
+// Backslash-escaped characters are skipped when escapes is set, a lone "*"
+// or "_" closer must not be half of "**" or "__", and an "_" closer must not
+// be followed by a letter or digit (snake_case stays as it is).
 func (c *closers) find(from int, delim string, escapes bool) int {
 	if c.missing[delim] {
 		return -1
@@ -152,8 +218,12 @@ func (c *closers) find(from int, delim string, escapes bool) int {
 		case escapes && c.s[j] == '\\':
 			j++
 		case strings.HasPrefix(c.s[j:], delim):
-			if delim == "*" && j+1 < len(c.s) && c.s[j+1] == '*' {
+			after := j + len(delim)
+			if (delim == "*" || delim == "_") && after < len(c.s) && c.s[after] == delim[0] {
 				j++
+				continue
+			}
+			if delim[0] == '_' && after < len(c.s) && isWordByte(c.s[after]) {
 				continue
 			}
 			return j
@@ -164,8 +234,9 @@ func (c *closers) find(from int, delim string, escapes bool) int {
 }
 
 // inline writes one line's inline markup: escapes, entities, **bold**,
-// *italic*, ~~strike~~, `code`, [links](url), bare http(s) URLs and Feishu's
-// tags. Unmatched markup is shown as the characters it is made of.
+// __bold__, *italic*, _italic_, ~~strike~~, `code`, [links](url), bare
+// http(s) URLs and Feishu's tags. Unmatched markup is shown as the characters
+// it is made of.
 func (r *renderer) inline(s string, depth int) {
 	if depth > maxInlineDepth {
 		r.esc(s)
@@ -202,6 +273,9 @@ func (r *renderer) inline(s string, depth int) {
 			if m := entityRe.FindString(s[i:]); m != "" {
 				r.esc(html.UnescapeString(m))
 				i += len(m)
+			} else if m := legacyRe.FindString(s[i:]); m != "" && html.UnescapeString(m) != m {
+				r.esc(html.UnescapeString(m))
+				i += len(m)
 			} else {
 				r.w("&amp;")
 				i++
@@ -210,10 +284,18 @@ func (r *renderer) inline(s string, depth int) {
 			i = r.htmlTag(&cl, i, depth)
 		case strings.HasPrefix(s[i:], "**"):
 			i = wrap(i, "**", "<strong>", "</strong>")
+		case c == '_' && i > 0 && isWordByte(s[i-1]):
+			// An "_" inside a word opens nothing.
+			r.esc("_")
+			i++
+		case strings.HasPrefix(s[i:], "__"):
+			i = wrap(i, "__", "<strong>", "</strong>")
 		case strings.HasPrefix(s[i:], "~~"):
 			i = wrap(i, "~~", "<del>", "</del>")
 		case c == '*':
 			i = wrap(i, "*", "<em>", "</em>")
+		case c == '_':
+			i = wrap(i, "_", "<em>", "</em>")
 		case c == '`':
 			if j := cl.find(i+1, "`", false); j > i+1 {
 				r.w(`<code class="fc-inline-code">`)
@@ -251,7 +333,7 @@ func (r *renderer) link(cl *closers, i, depth int) int {
 		return i + 1
 	}
 	label := cl.s[i+1 : mid]
-	r.anchor(unescapeMarkdown(cl.s[mid+2:end]), func() { r.inline(label, depth+1) })
+	r.anchor(html.UnescapeString(unescapeMarkdown(cl.s[mid+2:end])), func() { r.inline(label, depth+1) })
 	return end + 1
 }
 

@@ -237,12 +237,19 @@ func (r *renderer) element(e any, depth int) {
 
 // lines writes plain text, keeping its line breaks.
 func (r *renderer) lines(s string) {
-	for i, line := range strings.Split(s, "\n") {
+	for i, line := range splitLines(s) {
 		if i > 0 {
 			r.w("<br>")
 		}
 		r.esc(line)
 	}
+}
+
+// splitLines cuts s at its line endings: LF, CR LF or a lone CR, as
+// CommonMark counts them. A CR left in a line would reach the page as a
+// second line break.
+func splitLines(s string) []string {
+	return strings.Split(strings.ReplaceAll(strings.ReplaceAll(s, "\r\n", "\n"), "\r", "\n"), "\n")
 }
 
 func alignClass(el map[string]any) string {

@@ -202,6 +202,11 @@ func plain(s string) Text { return Text{Tag: "plain_text", Content: s} }
 
 func md(content string) Markdown { return Markdown{Tag: "markdown", Content: content} }
 
+// br breaks a line inside a markdown component. A single "\n" there is only a
+// soft break, which the rich text page says a renderer may ignore; <br> is the
+// line break it documents.
+const br = "<br>"
+
 // note is small print at the bottom of a card.
 func note(content string) Markdown {
 	return Markdown{Tag: "markdown", Content: content, TextSize: "notation"}

@@ -22,53 +22,50 @@ func MaskCard(n int) string {
 	return strings.Repeat("*", len(s)-2) + s[len(s)-2:]
 }
 
-// mdPunct are the characters markdown gives a meaning to inline (emphasis, code,
-// links, images, tables, headings, lists); each is backslash-escaped.
-const mdPunct = "\\`*_~[]()#|!+-=:{}$"
+// markdownChars are the characters a card's markdown gives a meaning to:
+// emphasis, code, links, images, tags, entities, headings, lists, quotes,
+// tables, rules, emoji codes (:OK:), and what bare links and e-mail addresses
+// are made of (":", "/", "@", "."). The rich text component's page, section
+// "特殊字符转义说明" (card JSON 2.0), says such a character shows as itself
+// only when written as an HTML entity, &#N; with N its code: "*" as "&#42;".
+const markdownChars = "\\`*_~[]()#+-!<>&|:/@.\"'$="
 
-// EscapeMarkdown makes text safe to place inside a card's markdown: it shows as
-// the same characters and can create no formatting, mention (<at>), person tag,
-// link or new block. Feishu's markdown is CommonMark plus HTML-like tags, so:
-//   - & < > become entities, which no tag can be made of;
-//   - markdown punctuation is backslash-escaped;
-//   - line breaks and control characters become spaces, so nothing can start a
-//     heading, list, quote or table line;
-//   - "://", "www." and "@" get a zero-width space, so bare URLs and e-mail
-//     addresses are not auto-linked.
+// EscapeMarkdown makes text safe to place inside a card's markdown: every
+// character shows as itself, and none of them can make formatting, a
+// mention (<at>), a person tag, a link or a new block.
+//   - each of markdownChars becomes its entity (&#126; for "~": the page lists
+//     &sim;, which HTML defines as "∼", not "~");
+//   - a line break becomes <br>, the page's line break, since a single "\n"
+//     may show as nothing;
+//   - spaces at either end become &#32;, since markdown drops them from a line
+//     and four at its start make a code block; a tab, which counts as four,
+//     becomes &#9;;
+//   - other control characters, which show as nothing, become spaces.
 func EscapeMarkdown(s string) string {
+	// Control characters become spaces first, so that one at an end is
+	// escaped like any space there.
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' {
+			return ' '
+		}
+		return r
+	}, s)
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/4)
-	// A "1." at the very start would begin an ordered list: track whether the
-	// text so far is only leading spaces and then digits.
-	leading, digits := true, false
+	text := strings.TrimRight(s, " ")
+	first := len(s) - len(strings.TrimLeft(s, " "))
 	for i, r := range s {
-		listDot := r == '.' && leading && digits
 		switch {
-		case r >= '0' && r <= '9':
-			digits = true
-		case r != ' ' || digits:
-			leading = false
-		}
-		switch {
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '/' && strings.HasPrefix(s[i:], "//") && i > 0 && s[i-1] == ':':
-			b.WriteString("\u200b/")
-		case r == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"):
-			b.WriteString("\u200b.")
-		case r == '@':
-			b.WriteString("\u200b@")
-		case strings.ContainsRune(mdPunct, r):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case listDot:
-			b.WriteString(`\.`)
-		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
-			b.WriteByte(' ')
+		case r == ' ' && (i < first || i >= len(text)):
+			b.WriteString("&#32;")
+		case r == '\r' && strings.HasPrefix(s[i:], "\r\n"):
+			// The "\n" that follows writes the break.
+		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029':
+			b.WriteString("<br>")
+		case r == '\t' || r < utf8.RuneSelf && strings.ContainsRune(markdownChars, r):
+			b.WriteString("&#")
+			b.WriteString(strconv.Itoa(int(r)))
+			b.WriteByte(';')
 		default:
 			b.WriteRune(r)
 		}

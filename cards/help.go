@@ -77,7 +77,7 @@ func commandBlock(lang command.Lang, s command.Spec) string {
 		for i, e := range ex {
 			quoted[i] = "“" + EscapeMarkdown(e) + "”"
 		}
-		line += "\n" + helpStrings(lang).examples + strings.Join(quoted, " · ")
+		line += br + helpStrings(lang).examples + strings.Join(quoted, " · ")
 	}
 	return line
 }
@@ -124,10 +124,10 @@ type refusedText struct{ title, text string }
 func Refused(lang command.Lang) Card {
 	t := pick(lang, refusedText{
 		title: "无法在这里使用",
-		text:  "抱歉，你不能在这里使用这个命令。门禁数据只对门禁管理员和已授权群的成员开放。\n如有需要，请联系门禁管理员，把你或本群加入授权名单。",
+		text:  "抱歉，你不能在这里使用这个命令。门禁数据只对门禁管理员和已授权群的成员开放。" + br + "如有需要，请联系门禁管理员，把你或本群加入授权名单。",
 	}, refusedText{
 		title: "Not available here",
-		text:  "Sorry, you can't use this command here. Access control data is shared only with ACS admins and members of the chats they have authorised.\nIf you need it, ask an ACS admin to add you or this chat.",
+		text:  "Sorry, you can't use this command here. Access control data is shared only with ACS admins and members of the chats they have authorised." + br + "If you need it, ask an ACS admin to add you or this chat.",
 	})
 	return newCard(t.title, "orange", t.title, md(t.text))
 }

@@ -56,7 +56,7 @@ func Person(v View, id string, u acs.User, found bool) Card {
 	c := newCard(t.title, template, t.title,
 		UserProfile{Tag: "person", UserID: u.ID, Size: "medium", ShowAvatar: true, ShowName: true},
 		// A masked number is made of asterisks, which markdown would read as emphasis.
-		md(fmt.Sprintf("**%s**: %s\n**%s**: %s", t.face, face, t.card, EscapeMarkdown(v.cardText(u.Card)))),
+		md(fmt.Sprintf("**%s**: %s"+br+"**%s**: %s", t.face, face, t.card, EscapeMarkdown(v.cardText(u.Card)))),
 	)
 	c.Header.TextTagList = []TextTag{tag}
 	c.Body.Elements = append(c.Body.Elements, v.footer(!v.ShowCardNumbers && u.HasCard())...)

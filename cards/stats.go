@@ -78,7 +78,7 @@ func tiles(flexMode string, ts ...tile) ColumnSet {
 	cols := make([]Column, len(ts))
 	for i, t := range ts {
 		cols[i] = Column{Tag: "column", Width: "weighted", Weight: 1, Elements: []Element{
-			Markdown{Tag: "markdown", Content: "**" + t.value + "**\n" + t.label, TextAlign: "center"},
+			Markdown{Tag: "markdown", Content: "**" + t.value + "**" + br + t.label, TextAlign: "center"},
 		}}
 	}
 	return ColumnSet{Tag: "column_set", FlexMode: flexMode, Columns: cols}

@@ -25,7 +25,7 @@ func subscribeStrings(lang command.Lang) subscribeText {
 	return pick(lang, subscribeText{
 		title: "已订阅门禁日报",
 		subscribed: func(chat, at, tz, next string) string {
-			return fmt.Sprintf("“%s” 将在每天 **%s**（%s）收到门禁日报。\n下一份：%s", chat, at, tz, next)
+			return fmt.Sprintf("“%s” 将在每天 **%s**（%s）收到门禁日报。"+br+"下一份：%s", chat, at, tz, next)
 		},
 		hint:     "用 /subscribe HH:MM 修改时间，用 /unsubscribe 取消订阅。",
 		badTitle: "时间格式不对",
@@ -38,7 +38,7 @@ func subscribeStrings(lang command.Lang) subscribeText {
 	}, subscribeText{
 		title: "Daily summary subscribed",
 		subscribed: func(chat, at, tz, next string) string {
-			return fmt.Sprintf("“%s” will get the access control summary every day at **%s** (%s).\nNext summary: %s", chat, at, tz, next)
+			return fmt.Sprintf("“%s” will get the access control summary every day at **%s** (%s)."+br+"Next summary: %s", chat, at, tz, next)
 		},
 		hint:     "Change the time with /subscribe HH:MM; stop with /unsubscribe.",
 		badTitle: "Check the time",

@@ -118,7 +118,7 @@ func (v View) footer(masked bool) []Element {
 	if len(kept) == 0 {
 		return nil
 	}
-	return []Element{note(strings.Join(kept, "\n"))}
+	return []Element{note(strings.Join(kept, br))}
 }
 
 // cardText is a card number as this view may show it.
