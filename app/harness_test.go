@@ -133,7 +133,7 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	h := &harness{t: t, fake: fake, storeDir: t.TempDir(), clock: o.clock, logs: o.logs, opts: o}
 	yaml := fmt.Sprintf(`
 server: {addr: "127.0.0.1:0"}
-feishu: {app_id: cli_test0001, base_url: %q}
+feishu: {app_id: cli_test0001, delivery: webhook, base_url: %q}
 acs: {user_id_type: open_id, cache_ttl: 10m}
 bot: {language: zh_cn}
 access: {admins: [%q], chats: [%q]}

@@ -279,7 +279,7 @@ func newBotProcess(t *testing.T, fs *feishuSide) *botProcess {
 	b.url = "http://" + b.addr
 	zone, loc := noonZone(t)
 	b.loc = loc
-	cfg := fmt.Sprintf(`feishu: {app_id: %s, base_url: %q}
+	cfg := fmt.Sprintf(`feishu: {app_id: %s, delivery: webhook, base_url: %q}
 acs: {user_id_type: open_id, cache_ttl: 10m}
 bot: {language: zh_cn}
 access: {admins: [%s, %s], chats: [%s]}
