@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"acsbot/acs"
@@ -126,6 +127,9 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("build the bot: %w", err)
 	}
+	if keys := cfg.Ignored(); len(keys) > 0 {
+		log.Info("config keys ignored with the long connection", "delivery", cfg.Feishu.Delivery, "keys", strings.Join(keys, ", "))
+	}
 	srv := handlers.New(handlers.Deps{
 		Config:  cfg,
 		Inbox:   ib,
@@ -139,7 +143,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	return &App{cfg: cfg, log: log, store: st, inbox: ib, bot: core, server: srv, sched: sched, metrics: m}, nil
 }
 
-// Handler is the bot's HTTP handler (webhook, card callback, /healthz, /metrics).
+// Handler is the bot's HTTP handler: /healthz, /metrics and, in webhook mode, the
+// webhook and card callback.
 func (a *App) Handler() http.Handler { return a.server.Handler() }
 
 // Metrics are the app's collectors.
@@ -149,28 +154,44 @@ func (a *App) Metrics() *metrics.Metrics { return a.metrics }
 // clock instead of waiting for its ticker.
 func (a *App) Scheduler() *scheduler.Scheduler { return a.sched }
 
-// Start starts the workers and the daily summaries; call it before serving.
+// Start starts the workers and the daily summaries, then opens the long connection
+// (in websocket mode), so that no event arrives before there are workers for it.
+// Call it before serving.
 func (a *App) Start() {
 	a.inbox.Start(a.bot)
 	a.sched.Start()
 	a.server.SetReady(true)
+	a.server.Connect()
 }
 
-// Serve starts the workers and serves on ln until Shutdown.
+// Serve starts the workers and serves on ln until Shutdown. It returns early, with
+// the error, when the long connection ends for good: a bot that takes no events
+// should exit and be seen to.
 func (a *App) Serve(ln net.Listener) error {
 	a.Start()
 	a.http = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second}
-	a.log.Info("acsbot listening", "addr", ln.Addr().String())
-	if err := a.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve http: %w", err)
+	a.log.Info("acsbot listening", "addr", ln.Addr().String(), "delivery", a.cfg.Feishu.Delivery)
+	served := make(chan error, 1)
+	go func() { served <- a.http.Serve(ln) }()
+	select {
+	case err := <-served:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	case err := <-a.server.Failed():
+		return fmt.Errorf("long connection: %w", err)
 	}
-	return nil
 }
 
-// Shutdown stops taking requests, finishes the work in hand until ctx ends, and
-// closes the store. Work not finished stays recorded and resumes at the next start.
+// Shutdown stops taking events (the long connection first, then HTTP), finishes the
+// work in hand until ctx ends, and closes the store. Work not finished stays
+// recorded and resumes at the next start.
 func (a *App) Shutdown(ctx context.Context) error {
 	var errs []error
+	if err := a.server.Disconnect(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if a.http != nil {
 		if err := a.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop http: %w", err))

@@ -15,6 +15,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
@@ -77,6 +78,12 @@ type Options struct {
 	Clock *clock.Fake
 	// Logs, when set, receives the bot's log at debug level, for tests that read it.
 	Logs io.Writer
+	// LongConnection: events and clicks come over the fake's long connection, the
+	// bot's default way in, instead of the webhook.
+	LongConnection bool
+	// RepushAfter is how long the fake waits for a pushed event's ack before it
+	// pushes it again, with LongConnection; 0 means 2 s.
+	RepushAfter time.Duration
 	// CallTimeout and JobTimeout, when set, shorten the bot's Feishu call and
 	// command timeouts (app.Options), for tests of calls that hang.
 	CallTimeout, JobTimeout time.Duration
@@ -106,6 +113,7 @@ func Secret(t testing.TB) string {
 // Tenant is what a test bot's config says of its tenant; YAML writes the config.
 type Tenant struct {
 	AppID, BaseURL  string
+	Delivery        string // websocket or webhook
 	Admins, Chats   []string
 	StorePath, Zone string
 }
@@ -113,13 +121,13 @@ type Tenant struct {
 // YAML is the bot's config for the tenant, secrets left to the environment.
 func (tn Tenant) YAML() string {
 	return fmt.Sprintf(`server: {addr: "127.0.0.1:0"}
-feishu: {app_id: %s, base_url: %q}
+feishu: {app_id: %s, delivery: %s, base_url: %q}
 acs: {user_id_type: open_id, cache_ttl: 10m}
 bot: {language: zh_cn}
 access: {admins: [%s], chats: [%s]}
 store: {path: %q}
 push: {timezone: %q}
-`, tn.AppID, tn.BaseURL, strings.Join(tn.Admins, ", "), strings.Join(tn.Chats, ", "), tn.StorePath, tn.Zone)
+`, tn.AppID, tn.Delivery, tn.BaseURL, strings.Join(tn.Admins, ", "), strings.Join(tn.Chats, ", "), tn.StorePath, tn.Zone)
 }
 
 // New starts a test bot; it stops when the test ends.
@@ -131,6 +139,17 @@ func New(t testing.TB, o Options) *Bot {
 	}
 	secret := Secret(t)
 	fo := feishufake.Options{AppID: AppID, AppSecret: secret, VerificationToken: VerifyToken, EncryptKey: key}
+	delivery := "webhook"
+	if o.LongConnection {
+		// The fake still fills the header's token, as Feishu may; the bot has no
+		// token or key configured and must not need them.
+		timings := wsTimings
+		fo.WS, fo.WSRepushAfter, fo.EncryptKey = &timings, o.RepushAfter, ""
+		if fo.WSRepushAfter <= 0 {
+			fo.WSRepushAfter = 2 * time.Second
+		}
+		delivery = "websocket"
+	}
 	if o.Clock != nil {
 		fo.Now = o.Clock.Now
 	}
@@ -145,12 +164,15 @@ func New(t testing.TB, o Options) *Bot {
 	fake.SetChat(OtherChat, "Lunch")
 
 	b := &Bot{T: t, Fake: fake, Clock: o.Clock, opts: o}
-	yaml := Tenant{AppID: AppID, BaseURL: fake.URL(), Admins: []string{AdminID}, Chats: []string{ReaderChat},
+	yaml := Tenant{AppID: AppID, Delivery: delivery, BaseURL: fake.URL(), Admins: []string{AdminID}, Chats: []string{ReaderChat},
 		StorePath: t.TempDir() + "/acsbot.db", Zone: "Asia/Shanghai"}.YAML()
 	env := map[string]string{
 		"ACSBOT_FEISHU_APP_SECRET":         secret,
 		"ACSBOT_FEISHU_VERIFICATION_TOKEN": VerifyToken,
 		"ACSBOT_FEISHU_ENCRYPT_KEY":        key,
+	}
+	if o.LongConnection {
+		env = map[string]string{"ACSBOT_FEISHU_APP_SECRET": secret}
 	}
 	cfg, err := config.Parse([]byte(yaml), func(k string) string { return env[k] })
 	if err != nil {
@@ -180,10 +202,46 @@ func (b *Bot) Start() {
 	if err != nil {
 		b.T.Fatalf("app.New: %v", err)
 	}
-	a.Start()
-	b.app = a
 	b.srv = httptest.NewServer(a.Handler())
+	b.app = a
 	b.T.Cleanup(b.Stop)
+	a.Start()
+	if b.opts.LongConnection {
+		b.Eventually("the long connection", func() bool {
+			status, body := b.Health()
+			return status == http.StatusOK && body["long_connection"] == "up"
+		})
+	}
+}
+
+// wsTimings keep the SDK client quick against the fake: reconnect at once, then
+// once a second; ping every second.
+var wsTimings = feishufake.WSClientConfig{ReconnectCount: -1, ReconnectInterval: 1, ReconnectNonce: 0, PingInterval: 1}
+
+// Health is /healthz's status and body.
+func (b *Bot) Health() (int, map[string]any) {
+	b.T.Helper()
+	resp, err := http.Get(b.srv.URL + "/healthz")
+	if err != nil {
+		b.T.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+// Push pushes an event over the long connection and fails the test unless the bot
+// acknowledges it with 200.
+func (b *Bot) Push(ev feishufake.Envelope) feishufake.WSAck {
+	b.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ack, err := b.Fake.PushEvent(ctx, ev)
+	if err != nil {
+		b.T.Fatalf("push %s: %v (last ack %+v)", ev.Header.EventType, err, ack)
+	}
+	return ack
 }
 
 // App is the running bot; nil after Stop.
@@ -236,6 +294,10 @@ func (b *Bot) Say(chatType, chatID, sender, text string) feishufake.Envelope {
 	ev := b.Fake.MessageEvent(feishufake.UserMessage{
 		ChatID: chatID, ChatType: chatType, SenderOpenID: sender, Text: text, MentionBot: chatType == "group",
 	})
+	if b.opts.LongConnection {
+		b.Push(ev)
+		return ev
+	}
 	if status, body := b.Deliver(ev); status != 200 {
 		b.T.Fatalf("deliver %q: status %d: %s", text, status, body)
 	}
@@ -289,13 +351,26 @@ type ClickAnswer struct {
 	} `json:"card"`
 }
 
-// Click delivers a click by operator on a button of msg, in chatID, and returns the answer.
+// Click delivers a click by operator on a button of msg, in chatID, the way the
+// bot takes events, and returns the answer.
 func (b *Bot) Click(operator, chatID string, msg feishufake.Message, value map[string]any) ClickAnswer {
 	b.T.Helper()
-	ev := b.Fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: operator, MessageID: msg.ID, ChatID: chatID, Value: value})
-	status, body := b.Deliver(ev)
-	if status != 200 {
-		b.T.Fatalf("click: status %d: %s", status, body)
+	action := feishufake.CardAction{OperatorOpenID: operator, MessageID: msg.ID, ChatID: chatID, Value: value}
+	var body []byte
+	if b.opts.LongConnection {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		res, err := b.Fake.ClickWS(ctx, action)
+		if err != nil {
+			b.T.Fatalf("click: %v (answer %s)", err, res.Answer)
+		}
+		body = res.Answer
+	} else {
+		status, answer := b.Deliver(b.Fake.CardActionEvent(action))
+		if status != 200 {
+			b.T.Fatalf("click: status %d: %s", status, answer)
+		}
+		body = answer
 	}
 	var a ClickAnswer
 	if err := json.Unmarshal(body, &a); err != nil {

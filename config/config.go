@@ -45,13 +45,19 @@ type Server struct {
 type Feishu struct {
 	// AppID is the self-built app's id, "cli_...".
 	AppID string `yaml:"app_id"`
-	// AppSecret buys the tenant access token; ACSBOT_FEISHU_APP_SECRET wins over it.
+	// AppSecret buys the tenant access token and opens the long connection;
+	// ACSBOT_FEISHU_APP_SECRET wins over it.
 	AppSecret Secret `yaml:"app_secret"`
-	// VerificationToken is compared with the token every event carries, which the
-	// SDK does not do for ordinary events; ACSBOT_FEISHU_VERIFICATION_TOKEN wins.
+	// Delivery is how events and card callbacks reach the bot: DeliveryWebSocket
+	// (the bot dials out; no public URL) or DeliveryWebhook (Feishu posts to it).
+	Delivery string `yaml:"delivery"`
+	// VerificationToken is compared with the token every webhook event carries,
+	// which the SDK does not do for ordinary events; webhook mode only.
+	// ACSBOT_FEISHU_VERIFICATION_TOKEN wins over it.
 	VerificationToken Secret `yaml:"verification_token"`
-	// EncryptKey decrypts events and checks their signature; empty when events
-	// arrive in plain text and unsigned. ACSBOT_FEISHU_ENCRYPT_KEY wins over it.
+	// EncryptKey decrypts webhook events and checks their signature; empty when
+	// they arrive in plain text and unsigned; webhook mode only.
+	// ACSBOT_FEISHU_ENCRYPT_KEY wins over it.
 	EncryptKey Secret `yaml:"encrypt_key"`
 	// BaseURL has no trailing slash once validated: the SDK appends "/open-apis/...".
 	BaseURL string `yaml:"base_url"`
@@ -102,11 +108,20 @@ const (
 	envEncryptKey        = "ACSBOT_FEISHU_ENCRYPT_KEY"
 )
 
+// The values of feishu.delivery.
+const (
+	// DeliveryWebSocket is Feishu's long connection: the bot dials out with its app
+	// id and secret, so it needs no public URL, token or encrypt key.
+	DeliveryWebSocket = "websocket"
+	// DeliveryWebhook is Feishu posting events and callbacks to /webhook/*.
+	DeliveryWebhook = "webhook"
+)
+
 // Default returns the configuration used for every key the file leaves out.
 func Default() Config {
 	return Config{
 		Server: Server{Addr: "127.0.0.1:8080"},
-		Feishu: Feishu{BaseURL: "https://open.feishu.cn"},
+		Feishu: Feishu{Delivery: DeliveryWebSocket, BaseURL: "https://open.feishu.cn"},
 		ACS:    ACS{UserIDType: "open_id", CacheTTL: Duration(24 * time.Hour)},
 		Bot:    Bot{Language: command.ZH},
 		Store:  Store{Path: "data/acsbot.db"},
@@ -157,6 +172,25 @@ func (c *Config) applyEnv(getenv func(string) string) {
 			*e.dst = Secret(v)
 		}
 	}
+}
+
+// WebSocket reports whether events come over the long connection.
+func (c *Config) WebSocket() bool { return c.Feishu.Delivery == DeliveryWebSocket }
+
+// Ignored lists the keys set (in the file or the environment) that the chosen
+// feishu.delivery does not use, so the bot can say once that it ignores them.
+func (c *Config) Ignored() []string {
+	if !c.WebSocket() {
+		return nil // the webhook uses every key the long connection does
+	}
+	var keys []string
+	if c.Feishu.VerificationToken != "" {
+		keys = append(keys, "feishu.verification_token")
+	}
+	if c.Feishu.EncryptKey != "" {
+		keys = append(keys, "feishu.encrypt_key")
+	}
+	return keys
 }
 
 // Location is the loaded push.timezone. It is UTC on a Config that Validate has

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -79,6 +80,7 @@ func TestParseValid(t *testing.T) {
 		{"server.addr", cfg.Server.Addr, "0.0.0.0:9090"},
 		{"feishu.app_id", cfg.Feishu.AppID, "cli_a1b2c3d4e5"},
 		{"feishu.app_secret", cfg.Feishu.AppSecret.Value(), "LEAKCHECK-app-secret"},
+		{"feishu.delivery", cfg.Feishu.Delivery, "webhook"},
 		{"feishu.verification_token", cfg.Feishu.VerificationToken.Value(), "LEAKCHECK-verification-token"},
 		{"feishu.encrypt_key", cfg.Feishu.EncryptKey.Value(), "LEAKCHECK-encrypt-key"},
 		{"feishu.base_url trailing slash trimmed", cfg.Feishu.BaseURL, "https://open.larksuite.com"},
@@ -139,7 +141,8 @@ var fixtures = map[string]string{
 	"missing_app_id":             `feishu.app_id: required`,
 	"bad_app_id":                 `feishu.app_id: must start with "cli_", got "a1b2c3d4e5"`,
 	"missing_app_secret":         `feishu.app_secret: required; set it here or in ACSBOT_FEISHU_APP_SECRET`,
-	"missing_verification_token": `feishu.verification_token: required, the bot checks it on every event; set it here or in ACSBOT_FEISHU_VERIFICATION_TOKEN`,
+	"missing_verification_token": `feishu.verification_token: required with delivery "webhook", the bot checks it on every event; set it here or in ACSBOT_FEISHU_VERIFICATION_TOKEN`,
+	"bad_delivery":               `feishu.delivery: must be websocket or webhook, got "http"`,
 	"bad_base_url_relative":      `feishu.base_url: must be an absolute http(s) URL like "https://open.feishu.cn", got "open.feishu.cn"`,
 	"bad_base_url_scheme":        `feishu.base_url: must be an absolute http(s) URL like "https://open.feishu.cn", got "ftp://open.feishu.cn"`,
 	"bad_base_url_query":         `feishu.base_url: must not have a query or fragment, got "https://open.feishu.cn/?lang=en"`,
@@ -161,7 +164,7 @@ var fixtures = map[string]string{
 	"missing_store_path":         `store.path: required`,
 	"bad_timezone":               `push.timezone: unknown time zone "Mars/Olympus_Mons"`,
 	"bad_timezone_local":         `push.timezone: must be an IANA time zone like "Asia/Shanghai", got "Local"`,
-	"unknown_key":                `feishu.encrypt_kee: line 8: unknown key; feishu takes app_id, app_secret, verification_token, encrypt_key, base_url`,
+	"unknown_key":                `feishu.encrypt_kee: line 8: unknown key; feishu takes app_id, app_secret, delivery, verification_token, encrypt_key, base_url`,
 	"unknown_section":            `pushes: line 20: unknown key; config takes server, feishu, acs, bot, access, store, push`,
 	"duplicate_key":              `acs.user_id_type: line 13: set twice (first at line 11)`,
 	"wrong_type_section":         `server: line 2: must be a mapping of addr, got a string`,
@@ -262,6 +265,7 @@ func TestDefaults(t *testing.T) {
 	}{
 		{"server.addr", cfg.Server.Addr, "127.0.0.1:8080"},
 		{"feishu.base_url", cfg.Feishu.BaseURL, "https://open.feishu.cn"},
+		{"feishu.delivery", cfg.Feishu.Delivery, "websocket"},
 		{"feishu.encrypt_key", cfg.Feishu.EncryptKey.Value(), ""},
 		{"acs.user_id_type", cfg.ACS.UserIDType, "open_id"},
 		{"acs.cache_ttl", time.Duration(cfg.ACS.CacheTTL), 24 * time.Hour},
@@ -455,7 +459,7 @@ func TestValidateReportsEveryRule(t *testing.T) {
 		keys = append(keys, key)
 	}
 	want := []string{
-		"server.addr", "feishu.app_id", "feishu.app_secret", "feishu.verification_token", "feishu.base_url",
+		"server.addr", "feishu.app_id", "feishu.app_secret", "feishu.delivery", "feishu.base_url",
 		"acs.user_id_type", "acs.cache_ttl", "bot.language", "store.path", "push.timezone", "access.admins",
 	}
 	if !slices.Equal(keys, want) {
@@ -600,6 +604,53 @@ func TestLocation(t *testing.T) {
 			}
 			if got := c.Location().String(); got != name {
 				t.Errorf("Location = %q, want %q", got, name)
+			}
+		})
+	}
+}
+
+// TestDeliveryModes: the long connection needs neither the verification token nor
+// the encrypt key, and names them when they are set anyway; the webhook needs the
+// token and uses both.
+func TestDeliveryModes(t *testing.T) {
+	const base = "feishu: {app_id: cli_x, app_secret: s%s}\naccess: {admins: [ou_1]}\n"
+	tests := []struct {
+		name    string
+		feishu  string
+		env     map[string]string
+		ws      bool
+		ignored []string
+		wantErr string
+	}{
+		{name: "default: websocket without token or key", ws: true},
+		{name: "websocket with token and key", feishu: ", delivery: websocket, verification_token: v, encrypt_key: k",
+			ws: true, ignored: []string{"feishu.verification_token", "feishu.encrypt_key"}},
+		{name: "websocket with the token from the environment", env: map[string]string{"ACSBOT_FEISHU_VERIFICATION_TOKEN": "v"},
+			ws: true, ignored: []string{"feishu.verification_token"}},
+		{name: "webhook with token", feishu: ", delivery: webhook, verification_token: v, encrypt_key: k"},
+		{name: "webhook without token", feishu: ", delivery: webhook", wantErr: `feishu.verification_token: required with delivery "webhook"`},
+		{name: "webhook with the token from the environment", feishu: ", delivery: webhook",
+			env: map[string]string{"ACSBOT_FEISHU_VERIFICATION_TOKEN": "v"}},
+		{name: "case matters", feishu: ", delivery: WebSocket", wantErr: `feishu.delivery: must be websocket or webhook, got "WebSocket"`},
+		{name: "empty", feishu: `, delivery: ""`, wantErr: `feishu.delivery: must be websocket or webhook, got ""`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(fmt.Sprintf(base, tt.feishu)), envOf(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if cfg.WebSocket() != tt.ws {
+				t.Errorf("WebSocket() = %v, want %v", cfg.WebSocket(), tt.ws)
+			}
+			if got := cfg.Ignored(); !slices.Equal(got, tt.ignored) {
+				t.Errorf("Ignored() = %q, want %q", got, tt.ignored)
 			}
 		})
 	}

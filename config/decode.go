@@ -14,8 +14,8 @@ import (
 
 // document returns the root node of the one YAML document in data.
 func document(data []byte) (*yaml.Node, error) {
-	errEmpty := errors.New("config is empty; it needs at least feishu.app_id, feishu.app_secret, " +
-		"feishu.verification_token and access.admins (see config.example.yaml)")
+	errEmpty := errors.New("config is empty; it needs at least feishu.app_id, feishu.app_secret " +
+		"and access.admins (see config.example.yaml)")
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {

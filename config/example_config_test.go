@@ -24,7 +24,7 @@ func TestExampleLoads(t *testing.T) {
 		{
 			name:    "secrets missing",
 			env:     nil,
-			wantErr: []string{"feishu.app_secret: required", "feishu.verification_token: required"},
+			wantErr: []string{"feishu.app_secret: required"},
 		},
 	}
 	for _, tt := range tests {

@@ -54,9 +54,15 @@ func (c *Config) checkFeishu() error {
 	if c.Feishu.AppSecret == "" {
 		errs = append(errs, fmt.Errorf("feishu.app_secret: required; set it here or in %s", envAppSecret))
 	}
-	if c.Feishu.VerificationToken == "" {
-		errs = append(errs, fmt.Errorf("feishu.verification_token: required, the bot checks it on every event; set it here or in %s",
-			envVerificationToken))
+	switch c.Feishu.Delivery {
+	case DeliveryWebSocket:
+	case DeliveryWebhook:
+		if c.Feishu.VerificationToken == "" {
+			errs = append(errs, fmt.Errorf("feishu.verification_token: required with delivery %q, the bot checks it on every event; set it here or in %s",
+				DeliveryWebhook, envVerificationToken))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("feishu.delivery: must be %s or %s, got %q", DeliveryWebSocket, DeliveryWebhook, c.Feishu.Delivery))
 	}
 	return errors.Join(errs...)
 }

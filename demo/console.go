@@ -54,7 +54,8 @@ const (
 
 // console serves the page and the API its script calls.
 type console struct {
-	base   string // the bot's own URL: events are posted to base + "/webhook/..."
+	base   string // the bot's own URL: webhook events are posted to base + "/webhook/..."
+	ws     bool   // events and clicks go over the long connection, not the webhook
 	fake   *feishufake.Server
 	app    *app.App
 	people *people
@@ -80,8 +81,8 @@ type renderedCard struct {
 	html    template.HTML
 }
 
-func newConsole(base string, fake *feishufake.Server, a *app.App, ppl *people, log *slog.Logger) *console {
-	return &console{base: base, fake: fake, app: a, people: ppl, log: log,
+func newConsole(base string, ws bool, fake *feishufake.Server, a *app.App, ppl *people, log *slog.Logger) *console {
+	return &console{base: base, ws: ws, fake: fake, app: a, people: ppl, log: log,
 		said: map[string][]userMessage{}, rendered: map[string]renderedCard{}}
 }
 
@@ -142,7 +143,8 @@ type sayRequest struct {
 }
 
 // say sends what a persona typed to the bot as Feishu would: an im.message.receive_v1
-// event, @-mentioning the bot in a group, signed and encrypted.
+// event, @-mentioning the bot in a group, pushed over the long connection or posted
+// signed and encrypted to the webhook.
 func (c *console) say(w http.ResponseWriter, r *http.Request) {
 	var req sayRequest
 	if !readJSON(w, r, &req) {
@@ -175,11 +177,15 @@ func (c *console) say(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": status, "message_id": msgID})
 }
 
-// deliver posts an event to the bot as Feishu does and logs it for the inspector,
-// with what went over the wire beside what it says.
+// deliver sends an event to the bot as Feishu does, over the long connection or
+// posted to the webhook's path, and logs it for the inspector, with what went over
+// the wire beside what it says. The status is the HTTP status or the ack's code.
 func (c *console) deliver(ctx context.Context, path string, ev feishufake.Envelope, title string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, deliverWait)
 	defer cancel()
+	if c.ws {
+		return c.push(ctx, ev, title)
+	}
 	req, err := c.fake.NewRequest(ctx, c.base+path, ev)
 	if err != nil {
 		return 0, fmt.Errorf("build the event: %w", err)
@@ -203,6 +209,24 @@ func (c *console) deliver(ctx context.Context, path string, ev feishufake.Envelo
 	return resp.StatusCode, nil
 }
 
+// wsPath is what the inspector shows as the path of what went over the long connection.
+const wsPath = "long connection"
+
+// push pushes an event to the bot over the long connection and logs it for the
+// inspector, which also lists the frames themselves.
+func (c *console) push(ctx context.Context, ev feishufake.Envelope, title string) (int, error) {
+	ack, err := c.fake.PushEvent(ctx, ev)
+	e := logEntry{Kind: "event", Title: title, Path: wsPath, Status: ack.Code, Request: redactEnvelope(ev)}
+	if err != nil {
+		e.Response = err.Error()
+		c.record(e)
+		return 0, fmt.Errorf("push the event to the bot: %w", err)
+	}
+	e.Response = fmt.Sprintf(`{"code":%d}`, ack.Code)
+	c.record(e)
+	return ack.Code, nil
+}
+
 type clickRequest struct {
 	Persona   string          `json:"persona"`
 	Chat      string          `json:"chat"`
@@ -210,8 +234,9 @@ type clickRequest struct {
 	Value     json.RawMessage `json:"value"`
 }
 
-// click plays a button click: a card.action.trigger callback to /webhook/card, whose
-// answer (a toast, a new card) Feishu applies to the message.
+// click plays a button click: a card.action.trigger callback over the long
+// connection or to /webhook/card, whose answer (a toast, a new card) Feishu applies
+// to the message.
 func (c *console) click(w http.ResponseWriter, r *http.Request) {
 	var req clickRequest
 	if !readJSON(w, r, &req) {
@@ -229,11 +254,17 @@ func (c *console) click(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), deliverWait)
 	defer cancel()
-	res, err := c.fake.Click(ctx, c.base+"/webhook/card", feishufake.CardAction{
-		OperatorOpenID: p.OpenID, MessageID: req.MessageID, ChatID: chatID, Value: value,
-	})
+	action := feishufake.CardAction{OperatorOpenID: p.OpenID, MessageID: req.MessageID, ChatID: chatID, Value: value}
+	path := "/webhook/card"
+	var res feishufake.ClickResult
+	if c.ws {
+		path = wsPath
+		res, err = c.fake.ClickWS(ctx, action)
+	} else {
+		res, err = c.fake.Click(ctx, c.base+path, action)
+	}
 	c.record(logEntry{Kind: "callback", Title: fmt.Sprintf("%s clicks a button (%s)", p.Name, req.Value),
-		Path: "/webhook/card", Status: res.Status, Request: redactEnvelope(res.Event), Response: string(res.Answer)})
+		Path: path, Status: res.Status, Request: redactEnvelope(res.Event), Response: string(res.Answer)})
 	if err != nil {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return

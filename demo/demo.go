@@ -1,9 +1,10 @@
 // Package demo runs the real bot against a fake Feishu open platform in one process,
 // with a console page that plays the Feishu client: pick who you are and where, type
 // a message, and see the bot's cards as Feishu would show them. The console sends
-// events and button clicks the way Feishu does (signed and encrypted, through
-// /webhook/event and /webhook/card), so everything between the webhook and the
-// Feishu API calls is the production code path.
+// events and button clicks the way Feishu does: by default as frames over the long
+// connection the bot keeps open to the fake, or, with feishu.delivery "webhook",
+// signed and encrypted through /webhook/event and /webhook/card. Everything between
+// the way in and the Feishu API calls is the production code path.
 package demo
 
 import (
@@ -81,9 +82,15 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 			return nil, err
 		}
 	}
+	// Feishu fills the verification token into every event header, over the long
+	// connection too, where the bot needs none.
+	token := cfg.Feishu.VerificationToken.Value()
+	if token == "" {
+		token = randomSecret()
+	}
 	d.fake = feishufake.NewHandler(feishufake.Options{
 		AppID: appID, AppSecret: cfg.Feishu.AppSecret.Value(),
-		VerificationToken: cfg.Feishu.VerificationToken.Value(), EncryptKey: cfg.Feishu.EncryptKey.Value(),
+		VerificationToken: token, EncryptKey: cfg.Feishu.EncryptKey.Value(),
 	})
 	d.fake.SetUsers(ppl.users)
 	d.fake.SetChat(facilityChat, "Facility team")
@@ -91,6 +98,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/open-apis/", d.fake.Handler())
+	mux.Handle("/callback/ws/", d.fake.Handler()) // the long connection's endpoint and socket
 	d.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { d.served <- d.http.Serve(ln) }()
 
@@ -105,7 +113,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	for _, route := range []string{"/webhook/", "/healthz", "/metrics"} {
 		mux.Handle(route, bot)
 	}
-	d.console = newConsole(d.url, d.fake, d.app, ppl, log)
+	d.console = newConsole(d.url, cfg.WebSocket(), d.fake, d.app, ppl, log)
 	d.console.routes(mux)
 	return d, nil
 }
@@ -141,9 +149,10 @@ func (d *Demo) removeTemp() {
 	}
 }
 
-// config is the bot's configuration for the demo: the base's settings, the demo
-// app's fresh secrets (never shown anywhere), the platform at addr, the personas'
-// access and the store in a temporary directory unless the base names one.
+// config is the bot's configuration for the demo: the base's settings (its
+// feishu.delivery included), the demo app's fresh secrets (never shown anywhere),
+// the platform at addr, the personas' access and the store in a temporary directory
+// unless the base names one.
 func (d *Demo) config(base *config.Config, addr string) (*config.Config, error) {
 	cfg := config.Default()
 	if base != nil {
@@ -158,11 +167,14 @@ func (d *Demo) config(base *config.Config, addr string) (*config.Config, error) 
 	}
 	cfg.Server.Addr = addr
 	cfg.Feishu = config.Feishu{
-		AppID:             appID,
-		AppSecret:         config.Secret(randomSecret()),
-		VerificationToken: config.Secret(randomSecret()),
-		EncryptKey:        config.Secret(randomSecret()),
-		BaseURL:           "http://" + addr,
+		AppID:     appID,
+		AppSecret: config.Secret(randomSecret()),
+		Delivery:  cfg.Feishu.Delivery,
+		BaseURL:   "http://" + addr,
+	}
+	if !cfg.WebSocket() {
+		cfg.Feishu.VerificationToken = config.Secret(randomSecret())
+		cfg.Feishu.EncryptKey = config.Secret(randomSecret())
 	}
 	admin, _ := personaByKey("admin")
 	cfg.Access = config.Access{Admins: []string{admin.OpenID}, Chats: []string{facilityChat}}

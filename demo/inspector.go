@@ -14,12 +14,13 @@ import (
 )
 
 // logEntry is one thing the inspector shows: an event or callback the console sent
-// the bot, or a Feishu API call the bot made.
+// the bot, a frame of the long connection (a push or its ack), or a Feishu API call
+// the bot made.
 type logEntry struct {
 	ID       string    `json:"id"`
 	At       time.Time `json:"-"`
 	AtMS     int64     `json:"at"`
-	Kind     string    `json:"kind"` // "event" | "callback" | "api"
+	Kind     string    `json:"kind"` // "event" | "callback" | "frame" | "api"
 	Title    string    `json:"title"`
 	Path     string    `json:"path"`
 	Status   int       `json:"status"`
@@ -59,6 +60,23 @@ func (c *console) all() []logEntry {
 			Kind: "api", Title: title, Path: call.Path, Status: call.Status, Code: call.Code,
 			Request: call.ReqBody, Response: call.RespBody,
 		})
+	}
+	for _, f := range c.fake.WSFrames() {
+		if f.Type != "event" { // pings and pongs: the connection keeping alive
+			continue
+		}
+		e := logEntry{
+			ID: fmt.Sprintf("f%d-%s-%s", f.At.UnixNano(), f.Dir, shortHash(f.MessageID)), At: f.At,
+			Kind: "frame", Path: wsPath, Status: f.Code,
+		}
+		if f.Dir == "down" {
+			e.Title = fmt.Sprintf("push %s (connection %d, frame %.8s…)", f.EventType, f.Conn, f.MessageID)
+			e.Request = f.Payload
+		} else {
+			e.Title = fmt.Sprintf("ack %d (connection %d, frame %.8s…)", f.Code, f.Conn, f.MessageID)
+			e.Response = f.Payload
+		}
+		out = append(out, e)
 	}
 	slices.SortStableFunc(out, func(a, b logEntry) int { return a.At.Compare(b.At) })
 	for i := range out {

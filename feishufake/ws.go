@@ -359,14 +359,28 @@ func (s *Server) ClickWS(ctx context.Context, a CardAction) (ClickResult, error)
 	return res, nil
 }
 
+// PushRaw pushes payload as it is, once, as the data frame of an event, and waits
+// Options.WSRepushAfter for its ack: a test's way to send what Feishu would not
+// (broken JSON, an event type nobody subscribed to, a huge event) and see what the
+// client answers. It never pushes again.
+func (s *Server) PushRaw(ctx context.Context, payload []byte) (WSAck, error) {
+	return s.pushPayload(ctx, payload, WSFrame{Payload: s.redact(payload)}, s.opts.WSRepushAfter)
+}
+
 // pushOnce pushes ev once under a fresh message id and waits up to timeout for its
-// ack, the wait for a connection included. A write that fails is a lost push: Feishu
-// learns of it only when no ack comes.
+// ack, the wait for a connection included.
 func (s *Server) pushOnce(ctx context.Context, ev Envelope, timeout time.Duration) (WSAck, error) {
 	payload, err := marshal(ev)
 	if err != nil {
 		return WSAck{}, fmt.Errorf("marshal event payload: %w", err)
 	}
+	return s.pushPayload(ctx, payload, WSFrame{EventID: ev.EventID(), EventType: ev.Header.EventType, Payload: s.loggedEvent(ev)}, timeout)
+}
+
+// pushPayload pushes payload once under a fresh message id, logs it as logged says,
+// and waits up to timeout for its ack, the wait for a connection included. A write
+// that fails is a lost push: Feishu learns of it only when no ack comes.
+func (s *Server) pushPayload(ctx context.Context, payload []byte, logged WSFrame, timeout time.Duration) (WSAck, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	id := randomHex(32)
@@ -397,10 +411,8 @@ func (s *Server) pushOnce(ctx context.Context, ev Envelope, timeout time.Duratio
 		Payload: payload,
 	}
 	if conn.write(&fr) == nil {
-		s.logFrame(WSFrame{
-			Conn: conn.n, Dir: "down", Type: string(larkws.MessageTypeEvent), MessageID: id,
-			EventID: ev.EventID(), EventType: ev.Header.EventType, Payload: s.loggedEvent(ev),
-		})
+		logged.Conn, logged.Dir, logged.Type, logged.MessageID = conn.n, "down", string(larkws.MessageTypeEvent), id
+		s.logFrame(logged)
 	}
 	select {
 	case ack := <-acked:

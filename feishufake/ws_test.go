@@ -456,3 +456,32 @@ func TestWSEndpointGrantsOneDial(t *testing.T) {
 		}
 	}
 }
+
+// PushRaw sends what Feishu would not, once: the SDK answers broken JSON with a 500
+// and keeps the connection, and the frame log keeps the push.
+func TestWSPushRawIsPushedOnce(t *testing.T) {
+	s := newWSFake(t)
+	handled := make(chan struct{}, 1)
+	d := dispatcher.NewEventDispatcher("", "").OnP2MessageReceiveV1(func(context.Context, *larkim.P2MessageReceiveV1) error {
+		handled <- struct{}{}
+		return nil
+	})
+	c := startSDK(t, s, s.Options().AppSecret, d)
+	c.waitReady(t)
+
+	ack, err := s.PushRaw(pushCtx(t), []byte(`{"schema":"2.0","header":`))
+	if err != nil || ack.Code != http.StatusInternalServerError {
+		t.Fatalf("broken JSON: ack %+v, err %v; want code 500", ack, err)
+	}
+	if pushes := framesOf(s, "down", "event"); len(pushes) != 1 || pushes[0].Payload != `{"schema":"2.0","header":` {
+		t.Fatalf("frame log: %+v", pushes)
+	}
+	ev := s.MessageEvent(UserMessage{ChatID: "oc_1", ChatType: "p2p", SenderOpenID: "ou_1", Text: "hi"})
+	if _, err := s.PushEvent(pushCtx(t), ev); err != nil {
+		t.Fatalf("after broken JSON: %v", err)
+	}
+	<-handled
+	if open, total := s.WSConnections(); open != 1 || total != 1 {
+		t.Errorf("connections open %d, total %d; want the one, kept", open, total)
+	}
+}

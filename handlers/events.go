@@ -26,12 +26,12 @@ var errMalformed = errors.New("malformed event")
 // onMessage records a chat message, to be answered.
 func (s *Server) onMessage(ctx context.Context, ev *larkim.P2MessageReceiveV1) error {
 	verdictFrom(ctx).reached = true
-	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+	if err := s.refuseHeader(ctx, ev.EventV2Base, ev.EventReq); err != nil {
 		return err
 	}
 	j, err := jobFromMessage(ev, s.now())
 	if err != nil {
-		return refuse(ctx, "malformed")
+		return s.refuse(ctx, "malformed")
 	}
 	s.metrics.EventsReceived.WithLabelValues("im.message.receive_v1").Inc()
 	s.inbox.Accept(ctx, j)
@@ -41,11 +41,11 @@ func (s *Server) onMessage(ctx context.Context, ev *larkim.P2MessageReceiveV1) e
 // onUserUpdated records an ACS user's change, which the core applies at once.
 func (s *Server) onUserUpdated(ctx context.Context, ev *larkacs.P2UserUpdatedV1) error {
 	verdictFrom(ctx).reached = true
-	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+	if err := s.refuseHeader(ctx, ev.EventV2Base, ev.EventReq); err != nil {
 		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" {
-		return refuse(ctx, "malformed")
+		return s.refuse(ctx, "malformed")
 	}
 	s.metrics.EventsReceived.WithLabelValues("acs.user.updated_v1").Inc()
 	j := inbox.Job{Kind: inbox.KindUserUpdated, Key: ev.EventV2Base.Header.EventID, ReceivedAt: s.now(), Extra: map[string]string{}}
@@ -65,11 +65,11 @@ func (s *Server) onUserUpdated(ctx context.Context, ev *larkacs.P2UserUpdatedV1)
 // onBotRemoved records the bot's removal from a chat.
 func (s *Server) onBotRemoved(ctx context.Context, ev *larkim.P2ChatMemberBotDeletedV1) error {
 	verdictFrom(ctx).reached = true
-	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+	if err := s.refuseHeader(ctx, ev.EventV2Base, ev.EventReq); err != nil {
 		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" || deref(ev.Event.ChatId) == "" {
-		return refuse(ctx, "malformed")
+		return s.refuse(ctx, "malformed")
 	}
 	s.metrics.EventsReceived.WithLabelValues("im.chat.member.bot.deleted_v1").Inc()
 	s.inbox.Accept(ctx, inbox.Job{
@@ -85,11 +85,11 @@ func (s *Server) onBotRemoved(ctx context.Context, ev *larkim.P2ChatMemberBotDel
 // onBotAdded records the bot's arrival in a group, to greet it.
 func (s *Server) onBotAdded(ctx context.Context, ev *larkim.P2ChatMemberBotAddedV1) error {
 	verdictFrom(ctx).reached = true
-	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+	if err := s.refuseHeader(ctx, ev.EventV2Base, ev.EventReq); err != nil {
 		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" || deref(ev.Event.ChatId) == "" {
-		return refuse(ctx, "malformed")
+		return s.refuse(ctx, "malformed")
 	}
 	s.metrics.EventsReceived.WithLabelValues("im.chat.member.bot.added_v1").Inc()
 	s.inbox.Accept(ctx, inbox.Job{
@@ -106,11 +106,11 @@ func (s *Server) onBotAdded(ctx context.Context, ev *larkim.P2ChatMemberBotAdded
 // onChatEntered records a person opening their direct chat with the bot, to greet them.
 func (s *Server) onChatEntered(ctx context.Context, ev *larkim.P2ChatAccessEventBotP2pChatEnteredV1) error {
 	verdictFrom(ctx).reached = true
-	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+	if err := s.refuseHeader(ctx, ev.EventV2Base, ev.EventReq); err != nil {
 		return err
 	}
 	if ev.Event == nil || ev.EventV2Base.Header.EventID == "" || deref(ev.Event.ChatId) == "" {
-		return refuse(ctx, "malformed")
+		return s.refuse(ctx, "malformed")
 	}
 	s.metrics.EventsReceived.WithLabelValues("im.chat.access_event.bot_p2p_chat_entered_v1").Inc()
 	s.inbox.Accept(ctx, inbox.Job{
@@ -128,12 +128,12 @@ func (s *Server) onChatEntered(ctx context.Context, ev *larkim.P2ChatAccessEvent
 // goes to the clicker's direct chat.
 func (s *Server) onMenu(ctx context.Context, ev *larkapplication.P2BotMenuV6) error {
 	verdictFrom(ctx).reached = true
-	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+	if err := s.refuseHeader(ctx, ev.EventV2Base, ev.EventReq); err != nil {
 		return err
 	}
 	if ev.Event == nil || ev.Event.Operator == nil || ev.Event.Operator.OperatorId == nil ||
 		ev.EventV2Base.Header.EventID == "" || deref(ev.Event.Operator.OperatorId.OpenId) == "" {
-		return refuse(ctx, "malformed")
+		return s.refuse(ctx, "malformed")
 	}
 	s.metrics.EventsReceived.WithLabelValues("application.bot.menu_v6").Inc()
 	op := ev.Event.Operator.OperatorId
@@ -152,13 +152,15 @@ func (s *Server) onMenu(ctx context.Context, ev *larkapplication.P2BotMenuV6) er
 // within 3 s.
 func (s *Server) onCardAction(ctx context.Context, ev *callback.CardActionTriggerEvent) (*callback.CardActionTriggerResponse, error) {
 	verdictFrom(ctx).reached = true
-	if err := s.refuseHeader(ctx, ev.EventV2Base); err != nil {
+	if err := s.refuseHeader(ctx, ev.EventV2Base, ev.EventReq); err != nil {
 		return nil, err
 	}
 	if ev.Event == nil || ev.Event.Operator == nil || ev.Event.Action == nil {
-		return nil, refuse(ctx, "malformed")
+		return nil, s.refuse(ctx, "malformed")
 	}
 	c := inbox.Click{
+		// A callback names its operator by open_id, and by user_id only where the app
+		// has the scope; the SDK drops the union_id the long connection carries.
 		Operator: inbox.IDs{OpenID: ev.Event.Operator.OpenID, UserID: deref(ev.Event.Operator.UserID)},
 		Value:    ev.Event.Action.Value,
 	}

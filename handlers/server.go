@@ -1,7 +1,9 @@
-// Package handlers is the bot's ways in: the gin routes (the Feishu webhook and card
-// callback through the SDK dispatcher, /healthz and /metrics) and the checks the SDK
-// does not make. Each Feishu event becomes a job for the inbox, each card click a
-// question for the core; nothing here knows a command, a card or the directory.
+// Package handlers is the bot's ways in: Feishu's long connection (the SDK's
+// WebSocket client) or the webhook and card callback routes, both through the one
+// SDK dispatcher, the checks the SDK does not make, and /healthz and /metrics. Each
+// Feishu event becomes a job for the inbox, each card click a question for the core;
+// nothing here knows a command, a card or the directory, and nothing below here
+// knows which way an event came.
 package handlers
 
 import (
@@ -55,6 +57,8 @@ type Server struct {
 	dispatcher *dispatcher.EventDispatcher
 	engine     *gin.Engine
 	ready      atomic.Bool
+	// lc is the long connection; nil in webhook mode.
+	lc *longConn
 }
 
 func init() {
@@ -81,7 +85,13 @@ func New(d Deps) *Server {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	s.dispatcher = dispatcher.NewEventDispatcher(d.Config.Feishu.VerificationToken.Value(), d.Config.Feishu.EncryptKey.Value())
+	// Over the long connection events come in plain text, authenticated by the
+	// connection, and the SDK wants a dispatcher with neither token nor key.
+	if d.Config.WebSocket() {
+		s.dispatcher = dispatcher.NewEventDispatcher("", "")
+	} else {
+		s.dispatcher = dispatcher.NewEventDispatcher(d.Config.Feishu.VerificationToken.Value(), d.Config.Feishu.EncryptKey.Value())
+	}
 	s.dispatcher.InitConfig(larkevent.WithLogger(sdkLogger{}))
 	s.dispatcher.
 		OnP2MessageReceiveV1(s.onMessage).
@@ -91,6 +101,9 @@ func New(d Deps) *Server {
 		OnP2ChatAccessEventBotP2pChatEnteredV1(s.onChatEntered).
 		OnP2BotMenuV6(s.onMenu).
 		OnP2CardActionTrigger(s.onCardAction)
+	if d.Config.WebSocket() {
+		s.lc = newLongConn(s)
+	}
 	s.engine = s.routes()
 	return s
 }
@@ -101,11 +114,42 @@ func (s *Server) routes() *gin.Engine {
 		s.log.Error("handler panic", "path", c.Request.URL.Path, "panic", fmt.Sprint(err))
 		c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"msg": "internal error"})
 	}))
-	r.POST("/webhook/event", s.webhook)
-	r.POST("/webhook/card", s.webhook)
+	// With the long connection nothing on the HTTP port takes events: /webhook/*
+	// is not served, so it needs no token and cannot be abused.
+	if s.lc == nil {
+		r.POST("/webhook/event", s.webhook)
+		r.POST("/webhook/card", s.webhook)
+	}
 	r.GET("/healthz", s.healthz)
 	r.GET("/metrics", gin.WrapH(s.metrics.Handler()))
 	return r
+}
+
+// Connect opens the long connection and keeps it open until Disconnect; it returns
+// at once. It does nothing in webhook mode.
+func (s *Server) Connect() {
+	if s.lc != nil {
+		s.lc.start()
+	}
+}
+
+// Disconnect stops taking events from the long connection and waits, until ctx
+// ends, for those in hand to be recorded. It does nothing in webhook mode.
+func (s *Server) Disconnect(ctx context.Context) error {
+	if s.lc == nil {
+		return nil
+	}
+	return s.lc.stop(ctx)
+}
+
+// Failed receives the error that ended the long connection for good (the app
+// refused, the reconnect attempts spent): the bot then takes no more events. It
+// never receives in webhook mode.
+func (s *Server) Failed() <-chan error {
+	if s.lc == nil {
+		return nil
+	}
+	return s.lc.failed
 }
 
 // Handler is the HTTP handler with every route.
@@ -128,6 +172,17 @@ func (s *Server) healthz(c *gin.Context) {
 		body["status"], body["store"], status = "unhealthy", "failing", http.StatusServiceUnavailable
 	} else {
 		body["store"] = "ok"
+	}
+	if s.lc != nil {
+		state, lastErr := s.lc.status()
+		body["long_connection"] = state
+		if lastErr != "" {
+			body["long_connection_error"] = lastErr
+		}
+		if state != connUp && status == http.StatusOK {
+			// Up and ready, yet no event can reach the bot.
+			body["status"], status = "disconnected", http.StatusServiceUnavailable
+		}
 	}
 	if s.status != nil {
 		maps.Copy(body, s.status())

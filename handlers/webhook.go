@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -16,7 +17,7 @@ import (
 	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
 )
 
-// maxBody is the largest webhook body accepted. Feishu events are a few KB.
+// maxBody is the largest event accepted, by either way in. Feishu events are a few KB.
 const maxBody = 1 << 20
 
 // The replay window for signed requests: Feishu's last retry comes about 7.1 h after
@@ -45,9 +46,15 @@ func verdictFrom(ctx context.Context) *verdict {
 
 var errRefused = errors.New("event refused")
 
-// refuse marks the request as refused for reason; the handler returns errRefused.
-func refuse(ctx context.Context, reason string) error {
-	v := verdictFrom(ctx)
+// refuse marks the request as refused for reason; the handler returns the error.
+// An event from the long connection has no request to mark: it is counted here,
+// and the SDK logs the error, reason included, and acks the frame with a 500.
+func (s *Server) refuse(ctx context.Context, reason string) error {
+	v, ok := ctx.Value(verdictKey{}).(*verdict)
+	if !ok {
+		s.metrics.EventsRejected.WithLabelValues(reason).Inc()
+		return fmt.Errorf("%w: %s", errRefused, reason)
+	}
 	v.reached = true
 	v.reason = reason
 	return errRefused
@@ -160,13 +167,17 @@ const (
 	challengeSuffix = `"}`
 )
 
-// checkHeader compares an event's verification token with ours, which the SDK does
-// only for url_verification, and its app id with ours, so an event meant for another
-// app is not acted on even if it shares the token. It returns the reason to refuse
+// checkHeader compares a webhook event's verification token with ours, which the
+// SDK does only for url_verification, and any event's app id with ours, so an event
+// meant for another app is not acted on even if it shares the token. The long
+// connection authenticated the app when it opened and Feishu may leave the token
+// out there, so only the app id is checked on it. It returns the reason to refuse
 // the event, "" when it is ours.
 func (s *Server) checkHeader(h *larkevent.EventHeader) string {
 	switch {
-	case h == nil || subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.cfg.Feishu.VerificationToken.Value())) != 1:
+	case h == nil && s.cfg.WebSocket():
+		return "malformed"
+	case h == nil || !s.cfg.WebSocket() && subtle.ConstantTimeCompare([]byte(h.Token), []byte(s.cfg.Feishu.VerificationToken.Value())) != 1:
 		return "token"
 	case h.AppID != s.cfg.Feishu.AppID:
 		return "app_id"
@@ -174,17 +185,21 @@ func (s *Server) checkHeader(h *larkevent.EventHeader) string {
 	return ""
 }
 
-// refuseHeader refuses an event whose header is not ours; it returns nil when the
-// header is ours.
-func (s *Server) refuseHeader(ctx context.Context, base *larkevent.EventV2Base) error {
-	reason := "token"
+// refuseHeader refuses an event too large or whose header is not ours; it returns
+// nil when the event is ours. The webhook cuts a large body before the SDK reads
+// it; the long connection hands over whatever Feishu pushed.
+func (s *Server) refuseHeader(ctx context.Context, base *larkevent.EventV2Base, req *larkevent.EventReq) error {
+	if req != nil && len(req.Body) > maxBody {
+		return s.refuse(ctx, "too_large")
+	}
+	var h *larkevent.EventHeader
 	if base != nil {
-		reason = s.checkHeader(base.Header)
+		h = base.Header
 	}
-	if reason == "" {
-		return nil
+	if reason := s.checkHeader(h); reason != "" {
+		return s.refuse(ctx, reason)
 	}
-	return refuse(ctx, reason)
+	return nil
 }
 
 // reject answers a refused webhook request and logs it once, without its body.

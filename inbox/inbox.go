@@ -172,7 +172,10 @@ func (ib *Inbox) firstSeen(ctx context.Context, key, kind string, payload []byte
 		ib.metrics.EventsDeduped.Inc()
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, storeWriteTimeout)
+	// The way in giving up (a webhook request cancelled, the long connection
+	// closing) must not cut the record short: a recorded event is answered once,
+	// whenever Feishu delivers it again.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWriteTimeout)
 	defer cancel()
 	fresh, err := ib.store.Record(ctx, key, kind, payload, ib.now())
 	if err != nil {

@@ -15,11 +15,11 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	// EventsReceived counts accepted webhook deliveries by event type.
+	// EventsReceived counts accepted events by event type, from either way in.
 	EventsReceived *prometheus.CounterVec
 	// EventsDeduped counts re-deliveries of an event already recorded.
 	EventsDeduped prometheus.Counter
-	// EventsRejected counts webhook requests refused, by reason
+	// EventsRejected counts webhook requests and long-connection events refused, by reason
 	// (signature, token, replay, too_large, malformed, ...).
 	EventsRejected *prometheus.CounterVec
 	// Commands counts command runs by command name and outcome (ok, refused, error).
@@ -40,6 +40,11 @@ type Metrics struct {
 	// StoreErrors counts failed store operations, by operation; the log says so only
 	// once a minute.
 	StoreErrors *prometheus.CounterVec
+	// LongConnUp is 1 while the long connection to Feishu is open, 0 otherwise
+	// (always 0 in webhook mode).
+	LongConnUp prometheus.Gauge
+	// LongConnReconnects counts the long connection opened again after a drop.
+	LongConnReconnects prometheus.Counter
 }
 
 // New builds the collectors on a fresh registry that also carries the Go runtime
@@ -51,13 +56,13 @@ func New() *Metrics {
 	m := &Metrics{
 		reg: reg,
 		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "acsbot_events_received_total", Help: "Webhook events accepted, by event type.",
+			Name: "acsbot_events_received_total", Help: "Events accepted, by event type.",
 		}, []string{"type"}),
 		EventsDeduped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "acsbot_events_deduped_total", Help: "Re-deliveries of an already recorded event, acknowledged and ignored.",
 		}),
 		EventsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "acsbot_events_rejected_total", Help: "Webhook requests refused, by reason.",
+			Name: "acsbot_events_rejected_total", Help: "Webhook requests and long-connection events refused, by reason.",
 		}, []string{"reason"}),
 		Commands: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "acsbot_commands_total", Help: "Commands run, by command and outcome.",
@@ -85,6 +90,12 @@ func New() *Metrics {
 		StoreErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "acsbot_store_errors_total", Help: "Failed store operations, by operation.",
 		}, []string{"op"}),
+		LongConnUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "acsbot_long_connection_up", Help: "1 while the long connection to Feishu is open.",
+		}),
+		LongConnReconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "acsbot_long_connection_reconnects_total", Help: "Times the long connection was opened again after a drop.",
+		}),
 	}
 	f(m.EventsReceived)
 	f(m.EventsDeduped)
@@ -97,6 +108,8 @@ func New() *Metrics {
 	f(m.MessagesSent)
 	f(m.EventsGivenUp)
 	f(m.StoreErrors)
+	f(m.LongConnUp)
+	f(m.LongConnReconnects)
 	return m
 }
 

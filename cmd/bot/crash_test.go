@@ -36,7 +36,7 @@ import (
 // flow, so the run takes about 15-25 s; the figures of one run are in
 // docs/reliability-crash.md.
 const (
-	crashKills    = 20                    // at least this many SIGKILLs
+	crashKills    = 20                    // at least this many SIGKILLs (half over the long connection)
 	crashCommands = 150                   // chat messages scripted; more follow until the last kill
 	crashUsers    = 120                   // people in the ACS directory
 	crashFeed     = 50 * time.Millisecond // one new message every
@@ -71,24 +71,39 @@ var readerChats = []string{"oc_crashreaders0000000000000000001", "oc_crashreader
 //
 // ACSBOT_CRASH_SEED=n replays a run's choices (the timing of a real process is not
 // replayable, so a replay hits similar, not identical, moments).
-func TestCrashRestartAnswersEveryCommandOnce(t *testing.T) {
+func TestCrashRestartAnswersEveryCommandOnce(t *testing.T) { crashRestart(t, false) }
+
+// The same over the long connection: events and clicks are pushed as frames, and an
+// event whose ack a kill cut off is pushed again once the bot has reconnected.
+func TestCrashRestartLongConnection(t *testing.T) { crashRestart(t, true) }
+
+func crashRestart(t *testing.T, ws bool) {
 	if testing.Short() {
 		t.Skip("runs the bot binary through 20 crashes")
 	}
+	// Most of a run is waiting (for starts, kills, the feed), so the two modes share
+	// the wall clock.
+	t.Parallel()
 	began := time.Now()
 	seed := crashSeed(t)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0xc4a5))
 	users := feishufake.GenerateUsers(crashUsers, seed)
-	fs := newFeishuSide(t, users)
+	fs := newFeishuSide(t, users, ws)
 	bot := newBotProcess(t, fs)
 	sc := newScript(rng, fs.fake, users, bot.loc)
-	fd := newFeeder(t, fs.fake, bot.url, seed)
+	fd := newFeeder(t, fs.fake, bot.url, seed, ws)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	fed, enough := make(chan struct{}), make(chan struct{})
 	go func() { defer close(fed); fd.run(ctx, sc, enough) }()
-	ch := chaos{t: t, rng: rng, fs: fs, bot: bot, fd: fd, sc: sc}
+	// The long connection's run repeats what the webhook's proves, through another
+	// way in: half the kills keep the suite's time down.
+	target := crashKills
+	if ws {
+		target = crashKills / 2
+	}
+	ch := chaos{t: t, rng: rng, fs: fs, bot: bot, fd: fd, sc: sc, target: target}
 	ch.run(ctx, fed, enough)
 	<-fed
 	if ctx.Err() != nil {
@@ -139,6 +154,7 @@ func crashSeed(t *testing.T) int64 {
 type feishuSide struct {
 	fake *feishufake.Server
 	srv  *httptest.Server
+	ws   bool // events go over the long connection
 
 	mu       sync.Mutex
 	attempts map[string]int  // uuid -> sends that reached the fake
@@ -152,17 +168,27 @@ type trapHit struct {
 	release chan struct{} // closed once the bot is dead
 }
 
-func newFeishuSide(t *testing.T, users []acs.User) *feishuSide {
-	fake := feishufake.NewHandler(feishufake.Options{
+// wsCrashTimings reconnect the bot's long connection at once and keep a push
+// waiting for its ack no longer than a kill lasts.
+var wsCrashTimings = feishufake.WSClientConfig{ReconnectCount: -1, ReconnectInterval: 1, ReconnectNonce: 0, PingInterval: 1}
+
+// newFeishuSide starts the platform; ws makes it the bot's way in too.
+func newFeishuSide(t *testing.T, users []acs.User, ws bool) *feishuSide {
+	o := feishufake.Options{
 		AppID: crashAppID, AppSecret: bottest.Secret(t),
 		VerificationToken: crashToken, EncryptKey: crashKey,
-	})
+	}
+	if ws {
+		timings := wsCrashTimings
+		o.WS, o.WSRepushAfter, o.EncryptKey = &timings, 300*time.Millisecond, ""
+	}
+	fake := feishufake.NewHandler(o)
 	fake.SetUsers(users)
 	fake.SetChat(summaryChat, "Daily summary")
 	for i, c := range readerChats {
 		fake.SetChat(c, fmt.Sprintf("Facility team %d", i+1))
 	}
-	fs := &feishuSide{fake: fake, attempts: map[string]int{}, trapped: map[string]bool{}, hits: make(chan trapHit, 1)}
+	fs := &feishuSide{fake: fake, ws: ws, attempts: map[string]int{}, trapped: map[string]bool{}, hits: make(chan trapHit, 1)}
 	fs.srv = httptest.NewServer(fs)
 	t.Cleanup(func() { fs.srv.Close(); fake.Close() })
 	return fs
@@ -281,7 +307,11 @@ func newBotProcess(t *testing.T, fs *feishuSide) *botProcess {
 	b.url = "http://" + b.addr
 	zone, loc := noonZone(t)
 	b.loc = loc
-	cfg := bottest.Tenant{AppID: crashAppID, BaseURL: fs.srv.URL, Admins: []string{crashAdmin, crashAdmin2},
+	delivery := "webhook"
+	if fs.ws {
+		delivery = "websocket"
+	}
+	cfg := bottest.Tenant{AppID: crashAppID, Delivery: delivery, BaseURL: fs.srv.URL, Admins: []string{crashAdmin, crashAdmin2},
 		Chats: readerChats, StorePath: b.db, Zone: zone}.YAML()
 	if err := os.WriteFile(b.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -544,6 +574,7 @@ func randomMessage(rng *rand.Rand, users []acs.User) (feishufake.UserMessage, in
 // time anyway, and plays the admin who clicks Send on the reminder confirm card.
 type feeder struct {
 	fake   *feishufake.Server
+	ws     bool // push over the long connection instead of posting to url
 	url    string
 	client *http.Client
 	seed   int64
@@ -555,8 +586,8 @@ type feeder struct {
 	problems []string // answers Feishu must never get: a 4xx/5xx, a click with no card or toast
 }
 
-func newFeeder(t *testing.T, fake *feishufake.Server, url string, seed int64) *feeder {
-	fd := &feeder{fake: fake, url: url, seed: seed, client: &http.Client{Timeout: 10 * time.Second}}
+func newFeeder(t *testing.T, fake *feishufake.Server, url string, seed int64, ws bool) *feeder {
+	fd := &feeder{fake: fake, ws: ws, url: url, seed: seed, client: &http.Client{Timeout: 10 * time.Second}}
 	t.Cleanup(fd.client.CloseIdleConnections)
 	return fd
 }
@@ -631,9 +662,13 @@ func (fd *feeder) push(ctx context.Context, rng *rand.Rand, j pushJob) {
 	}
 }
 
-// deliver posts one delivery and reports whether it got a 200.
+// deliver posts or pushes one delivery and reports whether it got a 200, with the
+// answer.
 func (fd *feeder) deliver(ctx context.Context, j pushJob) ([]byte, bool) {
 	fd.deliveries.Add(1)
+	if fd.ws {
+		return fd.pushFrame(ctx, j)
+	}
 	req, err := fd.fake.NewRequest(ctx, fd.url+j.path, j.ev)
 	if err != nil {
 		fd.problem("build request: %v", err)
@@ -655,6 +690,26 @@ func (fd *feeder) deliver(ctx context.Context, j pushJob) ([]byte, bool) {
 		return nil, false
 	}
 	return body, true
+}
+
+// pushFrame pushes one delivery over the long connection, once: the feeder, like
+// Feishu, pushes again what got no ack.
+func (fd *feeder) pushFrame(ctx context.Context, j pushJob) ([]byte, bool) {
+	payload, err := json.Marshal(j.ev)
+	if err != nil {
+		fd.problem("encode event: %v", err)
+		return nil, false
+	}
+	ack, err := fd.fake.PushRaw(ctx, payload)
+	if err != nil { // no connection, or the ack was lost with a killed bot
+		fd.transportErrs.Add(1)
+		return nil, false
+	}
+	if ack.Code != http.StatusOK {
+		fd.problem("%s acked %d: %s", j.path, ack.Code, ack.Data)
+		return nil, false
+	}
+	return ack.Data, true
 }
 
 // checkClick requires a page click's answer to carry a card (the page) or a
@@ -751,19 +806,20 @@ type chaos struct {
 	fd  *feeder
 	sc  *script
 
+	target                 int // SIGKILLs to deal, at least
 	kills, checks, deduped int
 	calm                   int            // kills that waited for tired jobs to finish
 	trapped                map[string]int // kills trapped on a send, by uuid prefix
 }
 
 // run starts the bot and kills it again and again until it has been killed
-// crashKills times and every event has been delivered; then it starts it a last
+// target times and every event has been delivered; then it starts it a last
 // time and leaves it running.
 func (c *chaos) run(ctx context.Context, fed <-chan struct{}, enough chan<- struct{}) {
 	c.trapped = map[string]int{}
 	stopFeed := sync.OnceFunc(func() { close(enough) })
 	defer stopFeed() // also when ctx ends first
-	for ctx.Err() == nil && (c.kills < crashKills || !isClosed(fed)) {
+	for ctx.Err() == nil && (c.kills < c.target || !isClosed(fed)) {
 		tired := c.tired()
 		if !tired {
 			// Armed before the start: the scheduler's first pass sends at once.
@@ -775,7 +831,7 @@ func (c *chaos) run(ctx context.Context, fed <-chan struct{}, enough chan<- stru
 		}
 		c.killOnce()
 		c.check(fmt.Sprintf("after kill %d", c.kills))
-		if c.kills >= crashKills {
+		if c.kills >= c.target {
 			stopFeed()
 		}
 	}

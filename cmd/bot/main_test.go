@@ -91,7 +91,7 @@ func TestRunServesAndShutsDownOnSignal(t *testing.T) {
 	defer fake.Close()
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "config.yaml")
-	cfg := fmt.Sprintf("feishu: {app_id: cli_main0001, base_url: %q}\naccess: {admins: [ou_admin00000000000000000000000001]}\nstore: {path: %q}\n",
+	cfg := fmt.Sprintf("feishu: {app_id: cli_main0001, delivery: webhook, base_url: %q}\naccess: {admins: [ou_admin00000000000000000000000001]}\nstore: {path: %q}\n",
 		fake.URL(), filepath.Join(dir, "bot.db"))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

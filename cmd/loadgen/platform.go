@@ -76,7 +76,7 @@ func (p *platform) Close() {
 func (p *platform) writeConfig(dir string) (path string, env []string, err error) {
 	quoted := func(ids []string) string { return `["` + strings.Join(ids, `", "`) + `"]` }
 	yaml := fmt.Sprintf(`server: {addr: "127.0.0.1:0"}
-feishu: {app_id: %s, base_url: %q}
+feishu: {app_id: %s, delivery: webhook, base_url: %q}
 acs: {user_id_type: open_id, cache_ttl: 10m}
 bot: {language: zh_cn}
 access: {admins: %s, chats: %s}

@@ -201,7 +201,8 @@ async function refreshInspector() {
     const li = el("li");
     li.dataset.id = e.id;
     const line = el("div", "line");
-    const status = el("span", "status" + (e.status >= 400 || e.status === 0 || e.code ? " bad" : ""), String(e.status || "-") + (e.code ? " code " + e.code : ""));
+    const pushed = e.kind === "frame" && e.status === 0; // a push has no status of its own
+    const status = el("span", "status" + (e.status >= 400 || (e.status === 0 && !pushed) || e.code ? " bad" : ""), String(e.status || "-") + (e.code ? " code " + e.code : ""));
     line.append(el("span", "badge " + e.kind, e.kind), el("span", "title", e.title), status);
     line.addEventListener("click", () => toggleEntry(li));
     li.append(line);
