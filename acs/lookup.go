@@ -10,7 +10,6 @@ import (
 	"acsbot/feishu"
 )
 
-
 // fetchUser reads one user with GET /open-apis/acs/v1/users/:user_id, retried as a
 // page is. found is false when Feishu says the user is in no permission group.
 func (d *Directory) fetchUser(ctx context.Context, id string) (u User, found bool, err error) {
