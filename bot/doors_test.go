@@ -267,3 +267,16 @@ func TestSummaryDoorsLine(t *testing.T) {
 		t.Errorf("yesterday cost %d record calls, want 1", n)
 	}
 }
+
+// Records older than 31 days are pruned by housekeeping, which runs at start.
+func TestOldRecordsPruned(t *testing.T) {
+	b, _ := doorBot(t)
+	old := pass(b, "old", aliceID, "d_lab", bottest.At("2026-10-20", "09:00"), true, false)
+	recent := pass(b, "recent", aliceID, "d_lab", bottest.At("2026-10-30", "09:00"), true, false)
+	b.Restart()
+	st := b.DB()
+	b.Eventually("the old record pruned", func() bool {
+		recs, err := st.PersonRecords(context.Background(), aliceID, old.At.Add(-time.Hour), recent.At.Add(time.Hour))
+		return err == nil && len(recs) == 1 && recs[0].ID == "recent"
+	})
+}
