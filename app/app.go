@@ -19,6 +19,7 @@ import (
 	"acsbot/command"
 	"acsbot/config"
 	"acsbot/delivery"
+	"acsbot/doors"
 	"acsbot/feishu"
 	"acsbot/handlers"
 	"acsbot/inbox"
@@ -86,13 +87,24 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("ask Feishu for the bot's identity (check feishu.app_id, app_secret and base_url): %w", err)
 	}
+	acsRetry := feishu.RetryPolicy{Attempts: 5, BaseDelay: 200 * time.Millisecond, MaxDelay: 10 * time.Second}
 	dir := acs.NewDirectory(fc, acs.Options{
 		UserIDType:  cfg.ACS.UserIDType,
 		TTL:         time.Duration(cfg.ACS.CacheTTL),
 		PageTimeout: callTimeout,
 		MaxRestarts: 3,
-		Retry:       feishu.RetryPolicy{Attempts: 5, BaseDelay: 200 * time.Millisecond, MaxDelay: 10 * time.Second},
+		Retry:       acsRetry,
 		Store:       st,
+		Metrics:     m,
+		Logger:      log,
+		Now:         o.Now,
+	})
+	drs := doors.New(fc, doors.Options{
+		Store:       st,
+		Location:    cfg.Location(),
+		UserIDType:  cfg.ACS.UserIDType,
+		CallTimeout: callTimeout,
+		Retry:       acsRetry,
 		Metrics:     m,
 		Logger:      log,
 		Now:         o.Now,
@@ -102,6 +114,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Store:     st,
 		Directory: dir,
 		Delivery:  stage,
+		Doors:     drs,
 		Location:  cfg.Location(),
 		Lang:      cfg.Bot.Language,
 		Logger:    log,
@@ -113,6 +126,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Feishu:     fc,
 		Delivery:   stage,
 		Directory:  dir,
+		Doors:      drs,
 		Store:      st,
 		Inbox:      ib,
 		Commands:   command.Default(),

@@ -18,6 +18,7 @@ import (
 	"acsbot/command"
 	"acsbot/config"
 	"acsbot/delivery"
+	"acsbot/doors"
 	"acsbot/feishu"
 	"acsbot/inbox"
 	"acsbot/metrics"
@@ -31,6 +32,7 @@ type Deps struct {
 	Feishu    *feishu.Client
 	Delivery  *delivery.Stage
 	Directory *acs.Directory
+	Doors     *doors.Service
 	Store     *store.Store
 	Inbox     *inbox.Inbox
 	Commands  *command.Registry
@@ -51,6 +53,7 @@ type Bot struct {
 	feishu    *feishu.Client
 	deliver   *delivery.Stage
 	dir       *acs.Directory
+	doors     *doors.Service
 	store     *store.Store
 	inbox     *inbox.Inbox
 	commands  *command.Registry
@@ -84,6 +87,7 @@ func New(d Deps) (*Bot, error) {
 		feishu:     d.Feishu,
 		deliver:    d.Delivery,
 		dir:        d.Directory,
+		doors:      d.Doors,
 		store:      d.Store,
 		inbox:      d.Inbox,
 		commands:   d.Commands,
@@ -164,6 +168,8 @@ func (b *Bot) Run(ctx context.Context, j inbox.Job) error {
 	case inbox.KindUserUpdated:
 		b.userUpdated(j)
 		return nil
+	case inbox.KindAccessRecord:
+		return b.accessRecord(ctx, j)
 	default:
 		return b.answer(ctx, j)
 	}
@@ -174,6 +180,7 @@ func (b *Bot) Run(ctx context.Context, j inbox.Job) error {
 func (b *Bot) Tidy() {
 	b.p2pChats.DeleteExpired()
 	b.welcomed.DeleteExpired()
+	b.tidyDoors()
 }
 
 // Status is what /healthz tells of the core: the directory's size and age.

@@ -42,6 +42,8 @@ func (b *Bot) commandRunners() map[string]runner {
 		"subscriptions": b.subscriptions,
 		"push":          b.pushNow,
 		"remind":        b.remindConfirm,
+		"doors":         b.listDoors,
+		"access":        b.access,
 	}
 	for _, l := range lists {
 		m[l.command] = b.fromDirectory(b.showList(l))

@@ -21,7 +21,7 @@ func TestPairingOfCommandsAndRunners(t *testing.T) {
 	}{
 		{"every command has its runner", func(map[string]runner) {}, ""},
 		{"a command without a runner", func(m map[string]runner) { delete(m, "stats") }, "commands without a runner: [stats]"},
-		{"a runner without a command", func(m map[string]runner) { m["doors"] = noop }, "runners without a command in the registry: [doors]"},
+		{"a runner without a command", func(m map[string]runner) { m["gates"] = noop }, "runners without a command in the registry: [gates]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ type Daily struct {
 	NoFace []acs.User
 	// Trend is recent days in any order; the card draws the last trendDays.
 	Trend []DayStats
+	// Doors is yesterday's door line; nil leaves it out.
+	Doors *DoorsDay
 }
 
 const (
@@ -103,6 +105,9 @@ func DailySummary(v View, d Daily) Card {
 			personList(shown),
 			callbackButton(t.showAll(total), "default", PageAction{Kind: NoFace, Page: 1, Lang: v.Lang}.value()),
 		)
+	}
+	if d.Doors != nil {
+		c.Body.Elements = append(c.Body.Elements, Hr{Tag: "hr"}, md(doorsLine(v.Lang, *d.Doors)))
 	}
 	if chart, ok := trendChart(d.Trend); ok {
 		c.Body.Elements = append(c.Body.Elements, Hr{Tag: "hr"}, md(t.trend), chart)

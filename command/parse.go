@@ -305,6 +305,8 @@ func (r *Registry) argsFit(kind ArgKind, args []string, mentioned bool) bool {
 		return len(args) == 1 && isNumber(args[0])
 	case ArgClock:
 		return len(args) == 0 || (len(args) == 1 && isClock(args[0]))
+	case ArgDate:
+		return len(args) == 0 || (len(args) == 1 && isDateShape(args[0]))
 	case ArgCommand:
 		if len(args) == 0 {
 			return false
@@ -318,6 +320,14 @@ func (r *Registry) argsFit(kind ArgKind, args []string, mentioned bool) bool {
 	default:
 		return len(args) == 0
 	}
+}
+
+// isDateShape is a word made of digits and dashes, the shape of "2026-11-25".
+func isDateShape(s string) bool {
+	if len(s) > len("2006-01-02")+2 || !strings.Contains(s, "-") {
+		return false
+	}
+	return strings.Trim(s, "0123456789-") == ""
 }
 
 // isNumber is a card number: decimal digits, short enough for an int.

@@ -213,6 +213,23 @@ func commandCases() []parseCase {
 		{text: "提醒", lang: ZH, suggest: "/remind"},
 		{text: "查询", lang: ZH, suggest: "/user", solo: true},
 		{text: "look up", lang: EN, suggest: "/user", solo: true},
+
+		// doors and door records
+		{text: "/doors", name: "doors", lang: ZH},
+		{text: "doors", name: "doors", lang: EN},
+		{text: "show me the doors", name: "doors", lang: EN},
+		{text: "门禁设备", name: "doors", lang: ZH},
+		{text: "看看门禁设备", name: "doors", lang: ZH},
+		{text: "/access", name: "access", lang: ZH},
+		{text: "/access @_user_2 2026-11-25", name: "access", args: []string{"2026-11-25"}, users: []string{aliceID}, lang: ZH},
+		{text: "/access yesterday", name: "access", args: []string{"yesterday"}, lang: ZH},
+		{text: "access", name: "access", lang: EN},
+		{text: "access 2026-11-25", name: "access", args: []string{"2026-11-25"}, lang: EN},
+		{text: "access @_user_2", name: "access", users: []string{aliceID}, lang: EN},
+		{text: "通行记录", name: "access", lang: ZH},
+		{text: "通行记录 @_user_2 2026-11-25", name: "access", args: []string{"2026-11-25"}, users: []string{aliceID}, lang: ZH},
+		{text: "通行记录2026-13-45", name: "access", args: []string{"2026-13-45"}, lang: ZH},
+		{text: "access is broken", lang: EN},
 	}
 }
 

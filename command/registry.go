@@ -274,6 +274,31 @@ func defaultSpecs() []Spec {
 				EN: {"/remind noface", "remind noface"},
 			},
 		},
+		{
+			Name:    "doors",
+			English: []string{"doors", "devices", "door status", "door devices"},
+			Chinese: []string{"门禁设备", "设备", "门禁机", "设备状态"},
+			Role:    Reader,
+			Usage:   "/doors",
+			Help:    map[Lang]string{ZH: "门禁设备是否在线、人脸容量和最近一次开门", EN: "Each door: online or not, face capacity, last entry"},
+			Examples: map[Lang][]string{
+				ZH: {"/doors", "门禁设备"},
+				EN: {"/doors", "doors"},
+			},
+		},
+		{
+			Name:    "access",
+			English: []string{"access", "access records", "door records"},
+			Chinese: []string{"通行记录", "门禁记录", "进出记录"},
+			Role:    Admin,
+			Arg:     ArgDate,
+			Usage:   "/access [@someone] [YYYY-MM-DD]",
+			Help:    map[Lang]string{ZH: "某天各门的通行次数，或某人的通行记录（仅私聊）", EN: "A day's entries by door, or one person's records (direct chat only)"},
+			Examples: map[Lang][]string{
+				ZH: {"/access", "通行记录 @张三 2026-11-25"},
+				EN: {"/access", "access @Alice 2026-11-25"},
+			},
+		},
 	}
 }
 

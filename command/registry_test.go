@@ -21,8 +21,8 @@ func TestFor(t *testing.T) {
 		want []string
 	}{
 		{Anyone, []string{"help"}},
-		{Reader, []string{"help", "noface", "nocard", "stats", "user"}},
-		{Admin, []string{"help", "noface", "nocard", "stats", "user", "card", "refresh", "subscribe", "unsubscribe", "subscriptions", "push", "remind"}},
+		{Reader, []string{"help", "noface", "nocard", "stats", "user", "doors"}},
+		{Admin, []string{"help", "noface", "nocard", "stats", "user", "card", "refresh", "subscribe", "unsubscribe", "subscriptions", "push", "remind", "doors", "access"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.want, ","), func(t *testing.T) {
@@ -152,6 +152,8 @@ func sampleArg(k ArgKind) string {
 		return " 09:30"
 	case ArgCommand:
 		return " noface"
+	case ArgDate:
+		return " 2026-11-25"
 	default:
 		return ""
 	}

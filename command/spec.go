@@ -62,4 +62,8 @@ const (
 	// ArgCommand: the words of another command ("提醒 没有人脸"); the command decides
 	// which ones it accepts.
 	ArgCommand
+	// ArgDate: nothing, or one word of digits and dashes ("通行记录 @某人 2026-11-25"),
+	// @-mentions allowed; the command checks the date, so a wrong one gets an answer
+	// saying what is allowed rather than silence.
+	ArgDate
 )

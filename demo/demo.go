@@ -53,6 +53,7 @@ type Demo struct {
 	served  chan error
 	tempDir string // removed at Shutdown; "" when the store is the config's
 	console *console
+	traffic *doorTraffic
 }
 
 // Start listens on o.Addr, starts the fake platform and the bot pointed at it, and
@@ -95,6 +96,7 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	d.fake.SetUsers(ppl.users)
 	d.fake.SetChat(facilityChat, "Facility team")
 	d.fake.SetChat(lunchChat, "Lunch")
+	d.fake.SetDevices(demoDoors())
 
 	mux := http.NewServeMux()
 	mux.Handle("/open-apis/", d.fake.Handler())
@@ -115,6 +117,9 @@ func Start(ctx context.Context, o Options) (*Demo, error) {
 	}
 	d.console = newConsole(d.url, cfg.WebSocket(), d.fake, d.app, ppl, log)
 	d.console.routes(mux)
+	d.console.doorRoutes(mux)
+	d.traffic = newDoorTraffic(d.console, ppl.users, time.Now(), cfg.Location())
+	d.traffic.start()
 	return d, nil
 }
 
@@ -126,6 +131,7 @@ func (d *Demo) Done() <-chan error { return d.served }
 
 // Shutdown stops the console and the bot, finishing the work in hand until ctx ends.
 func (d *Demo) Shutdown(ctx context.Context) error {
+	d.traffic.Stop()
 	err := d.http.Shutdown(ctx)
 	if err != nil {
 		err = fmt.Errorf("stop the demo server: %w", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"time"
@@ -218,28 +219,14 @@ func (s *Server) handleListUsers(w *apiWriter, r *http.Request, _ []byte) {
 		return // the caller gave up: nobody reads an answer
 	}
 	q := r.URL.Query()
-	size := acsDefaultPageSize
-	if v := q.Get("page_size"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > acsMaxPageSize {
-			w.fail(http.StatusBadRequest, codeBadField, "field validation failed",
-				fieldViolation{Field: "page_size", Value: v, Description: "page_size must be between 1 and 50"})
-			return
-		}
-		size = n
-	}
 	if v := q.Get("user_id_type"); v != "" && v != "open_id" && v != "union_id" && v != "user_id" {
 		w.fail(http.StatusBadRequest, codeBadField, "field validation failed",
 			fieldViolation{Field: "user_id_type", Value: v, Description: "user_id_type must be one of open_id, union_id, user_id"})
 		return
 	}
-	offset, page := 0, 1
-	if v := q.Get("page_token"); v != "" {
-		var ok bool
-		if offset, page, ok = s.decodePageToken(v); !ok {
-			w.fail(http.StatusBadRequest, codeInvalidPageToken, "page token is invalid")
-			return
-		}
+	size, offset, page, ok := s.paging(w, q, acsDefaultPageSize, acsMaxPageSize)
+	if !ok {
+		return
 	}
 	if f, ok := s.takeFault(page); ok {
 		s.serveFault(w, r, f)
@@ -259,6 +246,29 @@ func (s *Server) handleListUsers(w *apiWriter, r *http.Request, _ []byte) {
 		p.PageToken = s.encodePageToken(end, page+1)
 	}
 	w.ok(p)
+}
+
+// paging reads a list's page_size (def when absent, 1 to most) and page_token (the
+// next offset and page number), answering a bad one as Feishu does; ok says the
+// caller answers.
+func (s *Server) paging(w *apiWriter, q url.Values, def, most int) (size, offset, page int, ok bool) {
+	size, page = def, 1
+	if v := q.Get("page_size"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > most {
+			w.fail(http.StatusBadRequest, codeBadField, "field validation failed",
+				fieldViolation{Field: "page_size", Value: v, Description: fmt.Sprintf("page_size must be between 1 and %d", most)})
+			return 0, 0, 0, false
+		}
+		size = n
+	}
+	if v := q.Get("page_token"); v != "" {
+		if offset, page, ok = s.decodePageToken(v); !ok {
+			w.fail(http.StatusBadRequest, codeInvalidPageToken, "page token is invalid")
+			return 0, 0, 0, false
+		}
+	}
+	return size, offset, page, true
 }
 
 // handleGetUser serves GET /open-apis/acs/v1/users/:user_id. A user the directory

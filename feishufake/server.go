@@ -110,6 +110,8 @@ type Server struct {
 	secretWords []string      // values that must never reach the call log
 
 	ws *wsHub // the long connections, under their own lock
+
+	doors doorState // devices and door records, under their own lock
 }
 
 // New starts a fake platform on 127.0.0.1 on a free port.
@@ -144,6 +146,8 @@ func NewHandler(opts Options) *Server {
 	mux.HandleFunc("POST "+pathToken, s.api(s.handleToken))
 	mux.HandleFunc("GET "+pathACSUsers, s.api(s.handleListUsers))
 	mux.HandleFunc("GET "+pathACSUsers+"/{user_id}", s.api(s.handleGetUser))
+	mux.HandleFunc("GET "+pathACSDevices, s.api(s.handleListDevices))
+	mux.HandleFunc("GET "+pathACSAccessRecords, s.api(s.handleListRecords))
 	mux.HandleFunc("GET /open-apis/bot/v3/info", s.api(s.authed(s.handleBotInfo)))
 	mux.HandleFunc("GET /open-apis/im/v1/chats/{chat_id}", s.api(s.authed(s.handleGetChat)))
 	mux.HandleFunc("POST /open-apis/im/v1/messages", s.api(s.authed(s.handleCreateMessage)))

@@ -96,6 +96,7 @@ func New(d Deps) *Server {
 	s.dispatcher.
 		OnP2MessageReceiveV1(s.onMessage).
 		OnP2UserUpdatedV1(s.onUserUpdated).
+		OnP2AccessRecordCreatedV1(s.onAccessRecord).
 		OnP2ChatMemberBotDeletedV1(s.onBotRemoved).
 		OnP2ChatMemberBotAddedV1(s.onBotAdded).
 		OnP2ChatAccessEventBotP2pChatEnteredV1(s.onChatEntered).

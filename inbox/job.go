@@ -20,6 +20,9 @@ const (
 	// KindUserUpdated is an ACS user's face photo or card changing; it is run at once,
 	// as it comes, not queued.
 	KindUserUpdated = "acs.user.updated_v1"
+	// KindAccessRecord is a door record a device made; it is stored at once, as it
+	// comes, not queued.
+	KindAccessRecord = "acs.access_record.created_v1"
 )
 
 // Job is what the inbox records before Feishu gets its answer: only the fields the

@@ -12,6 +12,7 @@ import (
 	"acsbot/cards"
 	"acsbot/command"
 	"acsbot/delivery"
+	"acsbot/doors"
 	"acsbot/store"
 )
 
@@ -20,6 +21,8 @@ type Deps struct {
 	Store     *store.Store
 	Directory *acs.Directory
 	Delivery  *delivery.Stage
+	// Doors gives the summary its doors line; nil leaves it out.
+	Doors *doors.Service
 	// Location is push.timezone: subscription times and days are read in it.
 	Location *time.Location
 	// Lang is bot.language, the language of the summaries.
@@ -38,6 +41,7 @@ type Scheduler struct {
 	store   *store.Store
 	dir     *acs.Directory
 	deliver *delivery.Stage
+	doors   *doors.Service
 	loc     *time.Location
 	lang    command.Lang
 	log     *slog.Logger
@@ -83,6 +87,7 @@ func New(d Deps) *Scheduler {
 		store:   d.Store,
 		dir:     d.Directory,
 		deliver: d.Delivery,
+		doors:   d.Doors,
 		loc:     d.Location,
 		lang:    d.Lang,
 		log:     d.Logger,
@@ -396,6 +401,7 @@ func (s *Scheduler) summary(ctx context.Context, day string, snap *acs.Snapshot,
 		Today:  cards.DayStats(dayStats(day, snap.Stats())),
 		NoFace: snap.NoFace(),
 		Trend:  trend,
+		Doors:  s.doorsDay(ctx, day),
 	}
 	if prev != nil {
 		p := cards.DayStats(*prev)

@@ -108,8 +108,39 @@ CREATE TABLE directory_users (
 `
 )
 
+// schemaDoors is the door records (from events, and from the list for a day
+// not heard whole), their counts by local day and device, kept with them so a
+// day's counts read a row per door rather than every record, and the days known
+// to be stored whole, so no day is read from Feishu twice.
+const schemaDoors = `
+CREATE TABLE door_records (
+	record_id TEXT PRIMARY KEY,
+	at        INTEGER NOT NULL, -- unix seconds
+	user_id   TEXT NOT NULL,    -- in acs.user_id_type
+	device_id TEXT NOT NULL,
+	kind      INTEGER NOT NULL  -- 1: opened the door, 2: clock-in, 3: both
+) STRICT, WITHOUT ROWID;
+CREATE INDEX door_records_at ON door_records (at);
+CREATE INDEX door_records_user ON door_records (user_id, at);
+CREATE TABLE door_days (
+	day        TEXT NOT NULL, -- "YYYY-MM-DD", local
+	device_id  TEXT NOT NULL,
+	opened     INTEGER NOT NULL,
+	clock_only INTEGER NOT NULL, -- clock-ins that opened no door
+	last_open  INTEGER NOT NULL, -- unix seconds of the day's last opening; 0: none
+	PRIMARY KEY (day, device_id)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE door_days_complete (
+	day TEXT PRIMARY KEY,
+	how TEXT NOT NULL,   -- heard (from events) or read (from the list)
+	at  INTEGER NOT NULL -- unix milliseconds
+) STRICT;
+`
+
 // schemaSteps lists the scripts in order: script i moves version i to i+1.
-func schemaSteps() []string { return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5} }
+func schemaSteps() []string {
+	return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaDoors}
+}
 
 // migrate applies the scripts the database has not seen yet, all in one
 // transaction: a crash mid-way leaves the old version intact. The version is read
