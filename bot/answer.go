@@ -42,7 +42,7 @@ func (b *Bot) answer(ctx context.Context, j inbox.Job) error {
 		b.metrics.Commands.WithLabelValues(name, "retry").Inc()
 		return fmt.Errorf("run %s: %w", name, err)
 	}
-	_, err = b.deliver.Deliver(ctx, nil, delivery.Message{What: "reply", ReplyTo: j.MessageID, UUID: replyUUID(j.MessageID), Card: card})
+	_, err = b.deliver.Deliver(ctx, nil, delivery.Message{What: "reply", ReplyTo: j.MessageID, Chat: j.ChatID, UUID: replyUUID(j.MessageID), Card: card})
 	if err != nil {
 		b.metrics.Commands.WithLabelValues(name, "reply_failed").Inc()
 		if delivery.Retry(err) {
