@@ -289,17 +289,19 @@ type ClickAnswer struct {
 	} `json:"card"`
 }
 
-// Click delivers a click by operator on a button of msg, in chatID, and returns the answer.
+// Click plays a click by operator on a button of msg, in chatID, as a Feishu client
+// does: the card is locked until the answer is applied, and the answer's card then
+// shows in place of msg's. It returns the answer.
 func (b *Bot) Click(operator, chatID string, msg feishufake.Message, value map[string]any) ClickAnswer {
 	b.T.Helper()
-	ev := b.Fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: operator, MessageID: msg.ID, ChatID: chatID, Value: value})
-	status, body := b.Deliver(ev)
-	if status != 200 {
-		b.T.Fatalf("click: status %d: %s", status, body)
+	res, err := b.Fake.Click(context.Background(), b.srv.URL+"/webhook/event",
+		feishufake.CardAction{OperatorOpenID: operator, MessageID: msg.ID, ChatID: chatID, Value: value})
+	if err != nil {
+		b.T.Fatalf("click: %v: %s", err, res.Answer)
 	}
 	var a ClickAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
-		b.T.Fatalf("click answer %s: %v", body, err)
+	if err := json.Unmarshal(res.Answer, &a); err != nil {
+		b.T.Fatalf("click answer %s: %v", res.Answer, err)
 	}
 	return a
 }
