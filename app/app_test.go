@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"acsbot/acs"
+	"acsbot/cards"
 	"acsbot/feishufake"
 )
 
@@ -247,10 +248,12 @@ func TestErrorCardWhenACSKeepsFailing(t *testing.T) {
 	}
 }
 
-// The Next button on a no-face list is answered from the cache with page 2, which
-// holds the next 50 people without a face photo and nobody else.
+// A list longer than one card, in a group: the card is the same for everyone in the
+// chat, so Next does not turn it under the other readers. Page 2, answered from the
+// cache, comes as a new card under the list, and holds the next PageSize people
+// without a face photo and nobody else. In a direct chat the card turns in place.
 func TestPagingCallback(t *testing.T) {
-	users := feishufake.GenerateUsers(1500, 11)
+	users := feishufake.GenerateUsers(3000, 11)
 	h := newHarness(t, harnessOpts{Users: users})
 	face := map[string]bool{}
 	var noFace []string
@@ -260,7 +263,7 @@ func TestPagingCallback(t *testing.T) {
 			noFace = append(noFace, u.ID)
 		}
 	}
-	if len(noFace) <= 50 {
+	if len(noFace) <= cards.PageSize {
 		t.Fatalf("test needs more than one page of people without a face photo, got %d", len(noFace))
 	}
 	ev := h.Say("group", readerChat, readerID, "/noface")
@@ -268,21 +271,16 @@ func TestPagingCallback(t *testing.T) {
 	value := findButtonValue(t, reply.Content, 2)
 	calls := h.Fake.ACSListCalls()
 
-	action := h.Fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: readerID, MessageID: reply.ID, ChatID: readerChat, Value: value})
-	status, body := h.Deliver(action)
-	if status != 200 {
-		t.Fatalf("callback status %d: %s", status, body)
+	a := h.Click(readerID, readerChat, reply, value)
+	if a.Card != nil || !strings.Contains(a.Toast.Content, "新卡片") {
+		t.Fatalf("Next in a group answered %+v, want a toast and the list left as it is", a)
 	}
-	var resp struct {
-		Card struct {
-			Type string          `json:"type"`
-			Data json.RawMessage `json:"data"`
-		} `json:"card"`
+	for _, m := range h.Fake.Messages() {
+		if m.ID == reply.ID && m.Content != reply.Content {
+			t.Fatal("Next in a group turned the list for everyone in it")
+		}
 	}
-	if err := json.Unmarshal(body, &resp); err != nil || resp.Card.Type != "raw" {
-		t.Fatalf("callback answer is not a raw card: %s", body)
-	}
-	page2 := texts(t, string(resp.Card.Data))
+	page2 := texts(t, h.ReplyTo(reply.ID).Content)
 	listed := 0
 	for id, hasFace := range face {
 		if strings.Contains(page2, id) {
@@ -292,14 +290,23 @@ func TestPagingCallback(t *testing.T) {
 			}
 		}
 	}
-	if listed != 50 {
-		t.Errorf("page 2 lists %d people, want 50", listed)
+	if listed != cards.PageSize {
+		t.Errorf("page 2 lists %d people, want %d", listed, cards.PageSize)
 	}
 	if h.Fake.ACSListCalls() != calls {
 		t.Errorf("the callback scanned the directory")
 	}
+
+	ev = h.Say("p2p", adminP2P, adminID, "/noface")
+	own := h.ReplyTo(messageID(t, ev))
+	if a := h.Click(adminID, adminP2P, own, findButtonValue(t, own.Content, 2)); a.Card == nil {
+		t.Fatalf("Next in a direct chat answered %+v, want page 2 in place", a)
+	}
+	if h.RepliesTo(own.ID) != 0 {
+		t.Fatal("Next in a direct chat sent a new card")
+	}
 	outsider := h.Fake.CardActionEvent(feishufake.CardAction{OperatorOpenID: outsiderID, MessageID: reply.ID, ChatID: otherChat, Value: value})
-	_, body = h.Deliver(outsider)
+	_, body := h.Deliver(outsider)
 	if strings.Contains(string(body), noFace[0]) || !strings.Contains(string(body), "toast") {
 		t.Fatalf("an outsider's click got the list: %s", body)
 	}

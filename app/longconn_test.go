@@ -12,6 +12,7 @@ import (
 
 	"acsbot/acs"
 	"acsbot/bottest"
+	"acsbot/cards"
 	"acsbot/feishufake"
 )
 
@@ -150,16 +151,17 @@ func TestLongConnCommands(t *testing.T) {
 }
 
 // A page button answers with the next page in the ack, from the cache, as Feishu
-// carries a click over the long connection: an event frame, no user_id.
+// carries a click over the long connection: an event frame, no user_id. (In a
+// direct chat the page turns in place; a group's is TestPagingCallback's.)
 func TestLongConnPagingClick(t *testing.T) {
-	users := feishufake.GenerateUsers(1500, 11)
+	users := feishufake.GenerateUsers(3000, 11)
 	h := newWSHarness(t, harnessOpts{Users: users}, time.Second)
-	ev := h.Say("group", readerChat, readerID, "/noface")
+	ev := h.Say("p2p", adminP2P, adminID, "/noface")
 	reply := h.ReplyTo(messageID(t, ev))
 	value := findButtonValue(t, reply.Content, 2)
 	calls := h.Fake.ACSListCalls()
 
-	res, a := h.click(readerID, reply.ID, readerChat, value)
+	res, a := h.click(adminID, reply.ID, adminP2P, value)
 	if a.Card == nil || !res.Updated {
 		t.Fatalf("the click was not answered with a card: %s", res.Answer)
 	}
@@ -173,8 +175,8 @@ func TestLongConnPagingClick(t *testing.T) {
 			}
 		}
 	}
-	if listed != 50 {
-		t.Errorf("page 2 lists %d people, want 50", listed)
+	if listed != cards.PageSize {
+		t.Errorf("page 2 lists %d people, want %d", listed, cards.PageSize)
 	}
 	if h.Fake.ACSListCalls() != calls {
 		t.Error("the click scanned the directory")

@@ -279,28 +279,3 @@ func TestReminderStopsOnAppWideRefusal(t *testing.T) {
 		t.Errorf("%d reminder sends, want 1: the round should stop at the first", calls)
 	}
 }
-
-// Progress is patched onto the confirm card at most once a second, and the card
-// ends with the result.
-func TestReminderProgressPatches(t *testing.T) {
-	users := remindUsers(25) // 2.5 s at 10 a second
-	h := newHarness(t, harnessOpts{Users: users})
-	msg, send, _ := h.confirm()
-	start := time.Now()
-	h.click(adminID, msg, send)
-	got := h.result(msg)
-	elapsed := time.Since(start)
-	if !strings.Contains(got, "**25**\n已发送") {
-		t.Fatalf("result lacks 25 sent:\n%s", got)
-	}
-	var patches int
-	for _, m := range h.Fake.Messages() {
-		if m.ID == msg.ID {
-			patches = m.Patches
-		}
-	}
-	progress := patches - 1 // the last patch is the result
-	if progress < 1 || progress > int(elapsed/time.Second) {
-		t.Fatalf("%d progress patches in %v, want at least 1 and at most one a second", progress, elapsed)
-	}
-}

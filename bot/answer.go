@@ -42,7 +42,14 @@ func (b *Bot) answer(ctx context.Context, j inbox.Job) error {
 		b.metrics.Commands.WithLabelValues(name, "retry").Inc()
 		return fmt.Errorf("run %s: %w", name, err)
 	}
-	_, err = b.deliver.Deliver(ctx, nil, delivery.Message{What: "reply", ReplyTo: j.MessageID, UUID: replyUUID(j.MessageID), Card: card})
+	reply := delivery.Message{What: "reply", ReplyTo: j.MessageID, Chat: j.ChatID, UUID: replyUUID(j.MessageID), Card: card}
+	_, err = b.deliver.Deliver(ctx, nil, reply)
+	if delivery.VerdictOf(err).UnknownPerson {
+		// Feishu refuses a whole card that names someone its directory does not
+		// know; the answer goes without the person components, saying so.
+		reply.Card = card.WithoutPeople(p.Lang)
+		_, err = b.deliver.Deliver(ctx, nil, reply)
+	}
 	if err != nil {
 		b.metrics.Commands.WithLabelValues(name, "reply_failed").Inc()
 		if delivery.Retry(err) {

@@ -148,7 +148,7 @@ func (b *Bot) Queued(kind string) (time.Duration, bool) {
 	switch kind {
 	case inbox.KindRemind:
 		return remindTimeout, true
-	case inbox.KindMessage, inbox.KindBotRemoved, inbox.KindWelcome, inbox.KindMenu:
+	case inbox.KindMessage, inbox.KindBotRemoved, inbox.KindWelcome, inbox.KindMenu, inbox.KindPage:
 		return b.jobTimeout, true
 	}
 	return 0, false
@@ -165,6 +165,8 @@ func (b *Bot) Run(ctx context.Context, j inbox.Job) error {
 		return b.welcome(ctx, j)
 	case inbox.KindMenu:
 		return b.menu(ctx, j)
+	case inbox.KindPage:
+		return b.pagePosted(ctx, j)
 	case inbox.KindUserUpdated:
 		b.userUpdated(j)
 		return nil

@@ -2,9 +2,12 @@ package bot
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 
 	"acsbot/cards"
 	"acsbot/command"
+	"acsbot/delivery"
 	"acsbot/inbox"
 )
 
@@ -48,9 +51,51 @@ func (b *Bot) turnPage(c inbox.Click, pa cards.PageAction) inbox.Answer {
 		lang = pa.Lang
 	}
 	_, p2p := b.p2pChats.Get(c.ChatID)
+	if !p2p {
+		return b.pageAsNewCard(c, pa, lang)
+	}
 	v := b.view(lang, snap, b.gate.showCardNumbers(c.Operator.OpenID, p2p))
 	b.metrics.Commands.WithLabelValues("page", "ok").Inc()
 	return inbox.Answer{Card: cards.List(v, l.kind, l.members(snap), pa.Page)}
+}
+
+// pageAsNewCard answers Prev/Next on a list in a group. A card is the same for
+// everyone in the chat, so turning it would turn it under every other reader: the
+// page comes as a new card under the list, and the list stays as it was.
+func (b *Bot) pageAsNewCard(c inbox.Click, pa cards.PageAction, lang command.Lang) inbox.Answer {
+	b.inbox.Accept(context.Background(), inbox.Job{
+		Kind:       inbox.KindPage,
+		Key:        fmt.Sprintf("page:%s:%s:%s:%d", c.MessageID, c.Operator.OpenID, pa.Kind, pa.Page),
+		MessageID:  c.MessageID,
+		ChatID:     c.ChatID,
+		Sender:     c.Operator,
+		ReceivedAt: b.now(),
+		Extra:      map[string]string{"list": string(pa.Kind), "page": strconv.Itoa(pa.Page), "lang": string(lang)},
+	})
+	b.metrics.Commands.WithLabelValues("page", "new_card").Inc()
+	return toast("info", lang, fmt.Sprintf("Page %d comes as a new card below, so nobody else's list turns.", pa.Page),
+		fmt.Sprintf("第 %d 页会作为新卡片发在下方，不会翻动其他人正在看的列表。", pa.Page))
+}
+
+// pagePosted sends the page a group member asked for as a reply to the list card.
+func (b *Bot) pagePosted(ctx context.Context, j inbox.Job) error {
+	l, ok := listOf(j.Extra["list"])
+	page := intField(j.Extra, "page")
+	if !ok || page == nil {
+		b.log.Warn("page job without a list or page", "key", j.Key)
+		return nil
+	}
+	snap, err := b.dir.Get(ctx)
+	if err != nil {
+		return err
+	}
+	v := b.view(command.Lang(j.Extra["lang"]), snap, false)
+	_, err = b.deliver.Deliver(ctx, nil, delivery.Message{What: "page", ReplyTo: j.MessageID, Chat: j.ChatID,
+		UUID: messageUUID("pg-", j.Key), Card: cards.List(v, l.kind, l.members(snap), *page)})
+	if delivery.Retry(err) {
+		return err
+	}
+	return nil
 }
 
 // unsupportedButton answers a click whose value the bot did not make, or no longer

@@ -125,10 +125,12 @@ func (b *Bot) claimAction(ctx context.Context, ra cards.ReminderAction, j inbox.
 
 // Pacing of a reminder round. Feishu allows 50 messages a second and 1000 a minute
 // per app, and 5 a second to one user; one message every 100 ms stays well under
-// all three, leaving room for the bot's other messages.
+// all three, leaving room for the bot's other messages. Progress shows at each
+// tenth of the round: an admin needs no more, and a round of 30,000 people would
+// otherwise update its card thousands of times.
 const (
 	reminderEvery = 100 * time.Millisecond
-	progressEvery = time.Second // PATCH allows 5 a second per message; once is plenty
+	progressSteps = 10
 )
 
 // errStopping leaves a round unfinished because the bot is stopping; it resumes at
@@ -164,7 +166,8 @@ func (b *Bot) remind(ctx context.Context, j inbox.Job) error {
 	idType := b.cfg.ACS.UserIDType
 	var report cards.ReminderReport
 	pace := pacer{every: reminderEvery, now: time.Now, sleep: clock.Sleep}
-	lastPatch := time.Now()
+	rc := &roundCard{messageID: j.MessageID, chatID: j.ChatID, adminID: j.Sender.OpenID, action: action}
+	shownStep := 0
 	for i, u := range users {
 		select {
 		case <-b.inbox.Stopping():
@@ -206,26 +209,54 @@ func (b *Bot) remind(ctx context.Context, j inbox.Job) error {
 			continue
 		}
 		report.Sent++
-		if j.MessageID != "" && time.Since(lastPatch) >= progressEvery {
-			lastPatch = time.Now()
-			b.updateCard(ctx, j.MessageID, cards.ReminderProgress(lang, i+1, len(users)))
+		if step := (i + 1) * progressSteps / len(users); step > shownStep && i+1 < len(users) {
+			shownStep = step
+			b.showRound(ctx, rc, cards.ReminderProgress(lang, i+1, len(users)))
 		}
 	}
 	b.log.Info("reminders sent", "action", action, "by", j.Sender.OpenID,
 		"sent", report.Sent, "skipped", report.Skipped, "failed", len(report.Failed))
-	if j.MessageID != "" {
-		// A failed final update is not worth a second round: everyone would be
-		// "reminded recently" by then.
-		b.updateCard(ctx, j.MessageID, cards.ReminderResult(lang, report))
-	}
+	// A failed final update is not worth a second round: everyone would be
+	// "reminded recently" by then.
+	b.showRound(ctx, rc, cards.ReminderResult(lang, report))
 	return nil
 }
 
-// updateCard replaces a card the bot sent; a failure is logged, not fatal.
-func (b *Bot) updateCard(ctx context.Context, messageID string, card cards.Card) {
-	if _, err := b.deliver.Deliver(ctx, nil, delivery.Message{What: "progress", Update: messageID, Card: card}); err != nil {
-		b.log.Warn("update card failed", "message", messageID, "err", err)
+// roundCard is where a round shows how it goes: the confirm card that started it
+// or, once Feishu no longer lets the bot update that one, a message of its own.
+type roundCard struct {
+	messageID string // "" when the round has no card
+	chatID    string // the confirm card's chat; "" when the click did not say
+	adminID   string // who clicked Send, told directly when the chat is unknown
+	action    string
+}
+
+// showRound puts card on the round's card. A card older than 14 days cannot be
+// updated: the round then sends card as a new message where the confirm card was,
+// and updates that one from then on. A failure is logged, not fatal.
+func (b *Bot) showRound(ctx context.Context, rc *roundCard, card cards.Card) {
+	if rc.messageID == "" {
+		return
 	}
+	_, err := b.deliver.Deliver(ctx, nil, delivery.Message{What: "progress", Update: rc.messageID, Card: card})
+	if err == nil {
+		return
+	}
+	if !delivery.VerdictOf(err).Expired {
+		b.log.Warn("update card failed", "message", rc.messageID, "err", err)
+		return
+	}
+	m := delivery.Message{What: "progress", IDType: "chat_id", To: rc.chatID, UUID: messageUUID("rc-", rc.action), Card: card}
+	if rc.chatID == "" {
+		m.IDType, m.To = "open_id", rc.adminID
+	}
+	id, err := b.deliver.Deliver(ctx, nil, m)
+	if err != nil {
+		b.log.Warn("card too old to update, and its replacement failed", "message", rc.messageID, "err", err)
+		return
+	}
+	b.log.Info("card too old to update; the round goes on in a new message", "old", rc.messageID, "new", id)
+	rc.messageID = id
 }
 
 // reminderUUID makes the reminder to one person in one round idempotent, so a

@@ -351,30 +351,27 @@ type ClickAnswer struct {
 	} `json:"card"`
 }
 
-// Click delivers a click by operator on a button of msg, in chatID, the way the
-// bot takes events, and returns the answer.
+// Click plays a click by operator on a button of msg, in chatID, as a Feishu client
+// does, over the way the bot takes events: the card is locked until the answer is
+// applied, and the answer's card then shows in place of msg's. It returns the answer.
 func (b *Bot) Click(operator, chatID string, msg feishufake.Message, value map[string]any) ClickAnswer {
 	b.T.Helper()
 	action := feishufake.CardAction{OperatorOpenID: operator, MessageID: msg.ID, ChatID: chatID, Value: value}
-	var body []byte
+	var res feishufake.ClickResult
+	var err error
 	if b.opts.LongConnection {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		res, err := b.Fake.ClickWS(ctx, action)
-		if err != nil {
-			b.T.Fatalf("click: %v (answer %s)", err, res.Answer)
-		}
-		body = res.Answer
+		res, err = b.Fake.ClickWS(ctx, action)
 	} else {
-		status, answer := b.Deliver(b.Fake.CardActionEvent(action))
-		if status != 200 {
-			b.T.Fatalf("click: status %d: %s", status, answer)
-		}
-		body = answer
+		res, err = b.Fake.Click(context.Background(), b.srv.URL+"/webhook/event", action)
+	}
+	if err != nil {
+		b.T.Fatalf("click: %v: %s", err, res.Answer)
 	}
 	var a ClickAnswer
-	if err := json.Unmarshal(body, &a); err != nil {
-		b.T.Fatalf("click answer %s: %v", body, err)
+	if err := json.Unmarshal(res.Answer, &a); err != nil {
+		b.T.Fatalf("click answer %s: %v", res.Answer, err)
 	}
 	return a
 }

@@ -85,7 +85,7 @@ type goldenCase struct {
 
 // goldenCases is every card the bot sends, in the situations worth pinning.
 func goldenCases() []goldenCase {
-	dir := makeUsers(200) // 150 without a face photo: 3 pages
+	dir := makeUsers(600) // 450 without a face photo: 3 pages
 	nf := noFace(dir)
 	nc := noCard(dir)
 	few := nf[:3]

@@ -18,9 +18,11 @@ const (
 	NoCard ListKind = "nocard" // people without an access card
 )
 
-// PageSize is how many people one page of a list shows: it keeps a page of a
-// 100,000-person directory well inside Feishu's 30 KB per card.
-const PageSize = 50
+// PageSize is how many people one card of a list holds, in a table Feishu pages
+// through ten rows at a time on each reader's own client: a list this long is
+// one card, which nobody can turn for the others in a group. It keeps a card
+// well inside Feishu's 30 KB (about 120 bytes a person).
+const PageSize = 150
 
 // maxPage bounds a page number from a callback; no directory has more pages.
 const maxPage = math.MaxInt32

@@ -95,7 +95,8 @@ func ids(users []acs.User) []string {
 }
 
 func TestListPaging(t *testing.T) {
-	users := makeUsers(120)
+	const p = PageSize
+	users := makeUsers(2*p + 20)
 	tests := []struct {
 		name       string
 		users      []acs.User
@@ -103,14 +104,14 @@ func TestListPaging(t *testing.T) {
 		from, to   int // users[from:to] are shown
 		prev, next int // 0: no button
 	}{
-		{"first page", users, 1, 0, 50, 0, 2},
-		{"page 2 of 120 users is users 51..100", users, 2, 50, 100, 1, 3},
-		{"last page is short", users, 3, 100, 120, 2, 0},
-		{"page 0 is clamped to the first", users, 0, 0, 50, 0, 2},
-		{"negative page is clamped to the first", users, -7, 0, 50, 0, 2},
-		{"a page past the end is the last", users, 99, 100, 120, 2, 0},
-		{"exactly one page has no buttons", users[:50], 1, 0, 50, 0, 0},
-		{"one more than a page has two pages", users[:51], 2, 50, 51, 1, 0},
+		{"first page", users, 1, 0, p, 0, 2},
+		{"page 2 is the second PageSize users", users, 2, p, 2 * p, 1, 3},
+		{"last page is short", users, 3, 2 * p, 2*p + 20, 2, 0},
+		{"page 0 is clamped to the first", users, 0, 0, p, 0, 2},
+		{"negative page is clamped to the first", users, -7, 0, p, 0, 2},
+		{"a page past the end is the last", users, 99, 2 * p, 2*p + 20, 2, 0},
+		{"exactly one page has no buttons", users[:p], 1, 0, p, 0, 0},
+		{"one more than a page has two pages", users[:p+1], 2, p, p + 1, 1, 0},
 		{"a single user", users[:1], 1, 0, 1, 0, 0},
 	}
 	for _, tt := range tests {
@@ -199,8 +200,8 @@ func TestListCardNumbers(t *testing.T) {
 // TestListLimitsAt100k builds pages of a 100,000-person directory and checks
 // they stay inside Feishu's 30 KB and 200 components.
 func TestListLimitsAt100k(t *testing.T) {
-	users := makeUsers(100_000)
-	pages := (len(users) + PageSize - 1) / PageSize
+	users := makeUsers(100_000 / PageSize * PageSize) // whole pages, the last one too
+	pages := len(users) / PageSize
 	for _, lang := range langs {
 		for _, full := range []bool{false, true} {
 			for _, page := range []int{1, pages / 2, pages} {

@@ -114,3 +114,43 @@ func CardLookup(v View, number int, users []acs.User) Card {
 	c.Body.Elements = append(c.Body.Elements, v.footer(!v.ShowCardNumbers)...)
 	return c
 }
+
+// WithoutPeople is c with each person component replaced by the id it named and a
+// note that the company directory does not know them. Feishu refuses a whole card
+// whose person component names someone it cannot show (an ACS entry of someone
+// who left, an id of another kind), and an admin wants to know: that person may
+// still open doors.
+func (c Card) WithoutPeople(lang command.Lang) Card {
+	c.Body.Elements = withoutPeople(lang, c.Body.Elements)
+	return c
+}
+
+func withoutPeople(lang command.Lang, els []Element) []Element {
+	out := make([]Element, len(els))
+	for i, e := range els {
+		switch x := e.(type) {
+		case UserProfile:
+			out[i] = md(notInDirectory(lang, x.UserID))
+		case PersonList:
+			x.DropInvalidUserID = true
+			out[i] = x
+		case ColumnSet:
+			cols := make([]Column, len(x.Columns))
+			for j, col := range x.Columns {
+				col.Elements = withoutPeople(lang, col.Elements)
+				cols[j] = col
+			}
+			x.Columns = cols
+			out[i] = x
+		default:
+			out[i] = e
+		}
+	}
+	return out
+}
+
+func notInDirectory(lang command.Lang, id string) string {
+	return pick(lang,
+		fmt.Sprintf("⚠️ %s 不在公司通讯录中：此人可能已离职，却仍在门禁名单里，可能还能开门。", echo(id)),
+		fmt.Sprintf("⚠️ %s is not in the company directory: they may have left the company, yet they are still on the access control list and may still open doors.", echo(id)))
+}

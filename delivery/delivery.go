@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"acsbot/clock"
 	"acsbot/feishu"
 )
 
@@ -40,9 +41,12 @@ type Message struct {
 	// What names the work in logs, e.g. "reply", "summary", "reminder", "progress".
 	What    string
 	ReplyTo string
-	IDType  string // chat_id, open_id, union_id or user_id
-	To      string
-	Update  string
+	// Chat is the chat a reply goes to, so it is paced with that chat's other
+	// messages; "" when not known.
+	Chat   string
+	IDType string // chat_id, open_id, union_id or user_id
+	To     string
+	Update string
 	// UUID makes a reply or a new message idempotent for an hour on Feishu's side.
 	UUID string
 	Card Card
@@ -86,8 +90,9 @@ type Sender interface {
 
 // Stage sends cards and ends their claims.
 type Stage struct {
-	fc  Sender
-	log *slog.Logger
+	fc   Sender
+	log  *slog.Logger
+	pace *pacer
 }
 
 // New builds the stage.
@@ -95,15 +100,17 @@ func New(fc Sender, log *slog.Logger) *Stage {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Stage{fc: fc, log: log}
+	return &Stage{fc: fc, log: log, pace: newPacer(targetEvery)}
 }
 
 // Deliver sends m under c (nil when the caller's own work record is the claim) and
-// returns the message id. On failure it returns a *Failed with Feishu's verdict;
-// when no retry can help, the claim is failed with the reason first, so the caller
-// only decides whether to try again (Retry) or stop a round (AppWide).
+// returns the message id. It paces m with the other messages to its chat or person,
+// and waits out a refusal that is only for now (a rate limit, a card locked by a
+// click). On failure it returns a *Failed with Feishu's verdict; when no retry can
+// help, the claim is failed with the reason first, so the caller only decides
+// whether to try again (Retry) or stop a round (AppWide).
 func (s *Stage) Deliver(ctx context.Context, c Claim, m Message) (string, error) {
-	id, err := s.send(ctx, m)
+	id, err := s.sendPaced(ctx, m)
 	if err == nil {
 		if c != nil {
 			if derr := c.Done(context.WithoutCancel(ctx)); derr != nil {
@@ -128,6 +135,63 @@ func (s *Stage) Deliver(ctx context.Context, c Claim, m Message) (string, error)
 
 // Retry reports whether err, a delivery's failure, is worth another attempt later.
 func Retry(err error) bool { return err != nil && VerdictOf(err).Retry }
+
+// Feishu takes 5 messages a second to one chat (shared by all bots in it) and 5 to
+// one person, and 5 updates a second of one message (feishu-platform.md §5.1, §5.3).
+// The stage spaces the messages to each a little wider than that, so a request that
+// reaches Feishu late does not make the next one the sixth in a second.
+const targetEvery = 220 * time.Millisecond
+
+// waitBudget bounds how long one delivery waits out passing refusals: a card is
+// locked at most until Feishu gives up on the click's answer (3 s), and a rate limit
+// lasts a second. Past it the caller's own retry takes over.
+const waitBudget = 5 * time.Second
+
+// sendPaced sends m in its turn, and again after a pause while Feishu refuses it
+// only for now: rate limited, or a card locked while a click on it is answered.
+func (s *Stage) sendPaced(ctx context.Context, m Message) (string, error) {
+	give := time.Now().Add(waitBudget)
+	for {
+		if err := s.pace.wait(ctx, m.targets()); err != nil {
+			return "", fmt.Errorf("wait for the turn of %s: %w", m.What, err)
+		}
+		id, err := s.send(ctx, m)
+		if err == nil {
+			return id, nil
+		}
+		v := feishu.VerdictOf(err)
+		limited := feishu.ClassOf(err) == feishu.RateLimited
+		if !v.Locked && !limited {
+			return "", err
+		}
+		wait := max(v.After, time.Second)
+		if v.Locked {
+			wait = v.After
+		}
+		if time.Now().Add(wait).After(give) {
+			return "", err
+		}
+		s.log.Debug("card refused for now; trying again", "what", m.What, "locked", v.Locked, "wait", wait, "err", err)
+		if serr := clock.Sleep(ctx, wait); serr != nil {
+			return "", err
+		}
+	}
+}
+
+// targets are the chat, person or message whose rate m counts against.
+func (m Message) targets() []string {
+	switch {
+	case m.Update != "":
+		return []string{"message:" + m.Update}
+	case m.ReplyTo != "":
+		if m.Chat == "" {
+			return nil
+		}
+		return []string{"chat_id:" + m.Chat}
+	default:
+		return []string{m.IDType + ":" + m.To}
+	}
+}
 
 func (s *Stage) send(ctx context.Context, m Message) (string, error) {
 	body, err := m.Card.JSON()

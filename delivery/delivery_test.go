@@ -65,6 +65,7 @@ func TestDeliverEndsTheClaimByTheVerdict(t *testing.T) {
 		{name: "rate limited is passing", fault: &feishufake.MessageFault{HTTPStatus: 429, Code: 99991400}, card: okCard,
 			wantErr: true, wantRetry: true},
 		{name: "a card Feishu refuses to parse", card: card(`{"schema":"2.0"`), wantErr: true, wantFails: 1},
+		{name: "rate limited for a moment is waited out", fault: &feishufake.MessageFault{Code: 230020, Times: 3}, card: okCard, wantDone: 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -145,5 +146,38 @@ func TestBackoffAndLimit(t *testing.T) {
 	}
 	if delivery.Exhausted(delivery.MaxAttempts-1) || !delivery.Exhausted(delivery.MaxAttempts) {
 		t.Fatalf("Exhausted must turn at MaxAttempts (%d)", delivery.MaxAttempts)
+	}
+}
+
+// Thirty replies to one chat at once, as thirty people asking together: the stage
+// paces them under Feishu's 5 a second per chat, so each goes out once, and none is
+// refused as rate limited or lost.
+func TestDeliverPacesABurstToOneChat(t *testing.T) {
+	st, fake := stage(t)
+	const chat, n = "oc_busy00000000000000000000000000001", 30
+	errs := make(chan error, n)
+	start := time.Now()
+	for i := range n {
+		go func() {
+			_, err := st.Deliver(context.Background(), nil, delivery.Message{What: "reply", IDType: "chat_id", To: chat,
+				UUID: fmt.Sprintf("burst-%d", i), Card: okCard})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("deliver: %v", err)
+		}
+	}
+	if got := len(fake.Messages()); got != n {
+		t.Fatalf("%d messages at Feishu, want %d", got, n)
+	}
+	for _, c := range fake.Calls() {
+		if c.Code == 230020 {
+			t.Fatalf("a send was refused as rate limited: the stage did not pace the chat")
+		}
+	}
+	if elapsed := time.Since(start); elapsed < (n/5-1)*time.Second {
+		t.Fatalf("%d messages in %v: faster than 5 a second", n, elapsed)
 	}
 }

@@ -116,7 +116,7 @@ func TestBrowserAskPageToggleAskAgain(t *testing.T) {
 		waitText("Page 1 /"),
 		chromedp.Click(chromedp.Search(`//div[contains(@class,"msg") and contains(@class,"bot")]//button[contains(., "Next")]`)),
 		waitText("Page 2 /"),
-		waitText("51–100 of"),
+		waitText("151–"),
 	); err != nil {
 		t.Fatalf("page to 2: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,7 +28,28 @@ type Verdict struct {
 	// Reason says why, as people read it: Feishu's code and message, without the
 	// operation's ids.
 	Reason string
+	// Locked: the card is being clicked, and Feishu refuses its updates until the
+	// click's answer shows; an update may go a moment later.
+	Locked bool
+	// Expired: the card is older than the 14 days Feishu lets a bot update it; what
+	// it would have said goes in a new message instead.
+	Expired bool
+	// UnknownPerson: the card names someone Feishu cannot show (not in the tenant's
+	// directory), so Feishu refused all of it; the card may go without them.
+	UnknownPerson bool
 }
+
+// Refusals of a card that a caller acts on (feishu-platform.md §4.9): Feishu sends
+// them as code 230099 with a sub-code in the message.
+const (
+	codeCardBuildFailed = 230099
+	codeUpdateExpired   = 230031
+	subCodeCardLocked   = "ErrCode: 11310; ErrMsg: card action is lock"
+	subCodeBadPerson    = "ErrCode: 100290"
+	// lockedRetryAfter is the pause before an update of a locked card is tried
+	// again: long enough for a client to show a click's answer.
+	lockedRetryAfter = 500 * time.Millisecond
+)
 
 // Codes that refuse a call for the whole app rather than for one recipient.
 const (
@@ -68,6 +90,15 @@ func VerdictOf(err error) Verdict {
 	switch fe.Code {
 	case codeAppDisabled, codeScopeNotGranted, codeAppNotUsable, codeTokenLacksScope, codeBotNotActivated:
 		v.AppWide = true
+	case codeUpdateExpired:
+		v.Expired = true
+	case codeCardBuildFailed:
+		switch {
+		case strings.Contains(fe.Msg, subCodeCardLocked):
+			v.Locked, v.Retry, v.After = true, true, lockedRetryAfter
+		case strings.Contains(fe.Msg, subCodeBadPerson):
+			v.UnknownPerson = true
+		}
 	}
 	return v
 }

@@ -8,6 +8,13 @@ import (
 	"time"
 )
 
+// The texts of 230099 the create message page documents for sub-codes 11310 and 100290.
+const (
+	lockedMsg    = "Failed to create card content, ext=ErrCode: 11310; ErrMsg: card action is lock; code:230099"
+	tooBigMsg    = "Failed to create card content, ext=ErrCode: 11310; ErrMsg: element exceeds the limit; code:230099"
+	badPersonMsg = "Failed to create card content, ext=ErrCode: 100290; ErrMsg: There is an invalid user resource(at/person) in your card; ErrorValue: ou_x"
+)
+
 func TestVerdictOf(t *testing.T) {
 	tests := []struct {
 		name string
@@ -30,6 +37,14 @@ func TestVerdictOf(t *testing.T) {
 		{"an ACS user in no permission group", &Error{Op: "get acs user", Class: Permanent, Code: 1490101, Msg: "user not found"},
 			Verdict{NotFound: true, Code: 1490101, Msg: "user not found", Reason: "feishu code 1490101: user not found"}},
 		{"not Feishu's", errors.New("disk full"), Verdict{Retry: true, Reason: "disk full"}},
+		{"card locked by a click is updated a moment later", &Error{Op: "patch", Class: Permanent, Code: 230099, Msg: lockedMsg},
+			Verdict{Retry: true, After: 500 * time.Millisecond, Locked: true, Code: 230099, Msg: lockedMsg, Reason: "feishu code 230099: " + lockedMsg}},
+		{"too many components is not a lock", &Error{Op: "patch", Class: Permanent, Code: 230099, Msg: tooBigMsg},
+			Verdict{Code: 230099, Msg: tooBigMsg, Reason: "feishu code 230099: " + tooBigMsg}},
+		{"a person Feishu cannot show", &Error{Op: "reply", Class: Permanent, Code: 230099, Msg: badPersonMsg},
+			Verdict{UnknownPerson: true, Code: 230099, Msg: badPersonMsg, Reason: "feishu code 230099: " + badPersonMsg}},
+		{"a card too old to update", &Error{Op: "patch", Class: Permanent, Code: 230031, Msg: "too old"},
+			Verdict{Expired: true, Code: 230031, Msg: "too old", Reason: "feishu code 230031: too old"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

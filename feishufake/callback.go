@@ -35,7 +35,12 @@ type callbackAnswer struct {
 // callback to url and, as Feishu does, replaces the clicked message's card with the
 // card the answer carries ("raw" type), so Messages shows the card as users now see it.
 // An answer that is not a JSON object leaves the message as it was.
+//
+// The card is locked from the click until the answer is applied (SetAnswerDelay
+// after it comes): the bot's own updates of it meanwhile are refused, as Feishu
+// refuses them with 230099 / 11310.
 func (s *Server) Click(ctx context.Context, url string, a CardAction) (ClickResult, error) {
+	defer s.lockCard(a.MessageID)()
 	ev := s.CardActionEvent(a)
 	status, body, err := s.Deliver(ctx, url, ev)
 	res := ClickResult{Event: ev, Status: status, Answer: body}
@@ -53,6 +58,7 @@ func (s *Server) Click(ctx context.Context, url string, a CardAction) (ClickResu
 // toast and puts a "raw" card in place of the clicked message's. An answer that is
 // not a JSON object changes nothing.
 func (s *Server) applyAnswer(res *ClickResult, messageID string) {
+	s.waitAnswerDelay()
 	var ans callbackAnswer
 	if json.Unmarshal(res.Answer, &ans) != nil {
 		return

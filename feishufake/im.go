@@ -228,7 +228,7 @@ func (s *Server) handleCreateMessage(w *apiWriter, r *http.Request, body []byte)
 		w.fail(http.StatusBadRequest, codeMsgBadParam, fmt.Sprintf("invalid receive_id %q for receive_id_type %s", b.ReceiveID, idType))
 		return
 	}
-	if !checkContent(w, b.MsgType, b.Content) {
+	if !s.checkContent(w, b.MsgType, b.Content) {
 		return
 	}
 	chatID := b.ReceiveID
@@ -240,7 +240,7 @@ func (s *Server) handleCreateMessage(w *apiWriter, r *http.Request, body []byte)
 	}
 	m := Message{Kind: "create", ReceiveIDType: idType, ReceiveID: b.ReceiveID, ChatID: chatID,
 		MsgType: b.MsgType, Content: b.Content, UUID: b.UUID}
-	w.ok(s.messageData(s.record(m)))
+	s.answerSent(w, m)
 }
 
 // P2PChatID is the chat id of the bot's direct chat with a user, as this fake reports
@@ -259,7 +259,7 @@ func (s *Server) handleReply(w *apiWriter, r *http.Request, body []byte) {
 		w.fail(http.StatusBadRequest, codeMsgBadParam, fmt.Sprintf("invalid message_id %q", parent))
 		return
 	}
-	if !checkContent(w, b.MsgType, b.Content) {
+	if !s.checkContent(w, b.MsgType, b.Content) {
 		return
 	}
 	s.mu.Lock()
@@ -278,7 +278,7 @@ func (s *Server) handleReply(w *apiWriter, r *http.Request, body []byte) {
 	}
 	m := Message{Kind: "reply", ParentID: parent, ChatID: chatID, MsgType: b.MsgType,
 		Content: b.Content, UUID: b.UUID, ReplyInThread: b.ReplyInThread}
-	w.ok(s.messageData(s.record(m)))
+	s.answerSent(w, m)
 }
 
 func (s *Server) handlePatch(w *apiWriter, r *http.Request, body []byte) {
@@ -305,7 +305,11 @@ func (s *Server) handlePatch(w *apiWriter, r *http.Request, body []byte) {
 		w.fail(http.StatusBadRequest, codeMsgPatchExpired, "The message was sent more than 14 days ago and can no longer be updated.")
 		return
 	}
-	if !checkContent(w, "interactive", b.Content) {
+	if !s.checkContent(w, "interactive", b.Content) {
+		return
+	}
+	if s.isLocked(id) {
+		w.fail(http.StatusBadRequest, codeCardBuildFailed, cardBuildFailed+cardLocked)
 		return
 	}
 	if s.msgFault(w, id, m.ReceiveID, m.ChatID) {
@@ -318,16 +322,31 @@ func (s *Server) handlePatch(w *apiWriter, r *http.Request, body []byte) {
 	w.ok(struct{}{})
 }
 
+// answerSent records a sent message and answers with it, or refuses it as rate
+// limited when its chat had its 5 messages this second.
+func (s *Server) answerSent(w *apiWriter, m Message) {
+	sent, ok := s.record(m)
+	if !ok {
+		w.fail(http.StatusBadRequest, codeTooFrequent, messageFaultText(codeTooFrequent))
+		return
+	}
+	w.ok(s.messageData(sent))
+}
+
 // record stores a sent message, unless its uuid was used within the last hour: then,
-// as Feishu does, the first message is returned and nothing new is sent.
-func (s *Server) record(m Message) Message {
+// as Feishu does, the first message is returned and nothing new is sent. It reports
+// false, storing nothing, when the message's chat is over its rate.
+func (s *Server) record(m Message) (Message, bool) {
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m.UUID != "" {
 		if e, ok := s.uuids[m.UUID]; ok && now.Sub(e.at) < uuidWindow {
-			return s.messages[s.msgIndex[e.id]]
+			return s.messages[s.msgIndex[e.id]], true
 		}
+	}
+	if s.overRate(m.ChatID) {
+		return Message{}, false
 	}
 	m.ID = "om_" + randomHex(32)
 	m.CreatedAt = now
@@ -338,7 +357,7 @@ func (s *Server) record(m Message) Message {
 	}
 	close(s.msgArrived)
 	s.msgArrived = make(chan struct{})
-	return m
+	return m, true
 }
 
 // decodeSendBody parses a message API body and checks its required fields and uuid.
@@ -365,7 +384,7 @@ func decodeSendBody(w *apiWriter, body []byte, b *sendBody, required ...string) 
 }
 
 // checkContent validates content as the platform does for its msg_type.
-func checkContent(w *apiWriter, msgType, content string) bool {
+func (s *Server) checkContent(w *apiWriter, msgType, content string) bool {
 	limit := maxCardContent
 	switch msgType {
 	case "text":
@@ -392,18 +411,22 @@ func checkContent(w *apiWriter, msgType, content string) bool {
 			return false
 		}
 	case "interactive":
-		if err := checkCard(v); err != nil {
-			w.fail(http.StatusBadRequest, codeCardBuildFailed, "Failed to create card content, ext="+err.Error())
+		if err := checkCard(v, s.inDirectory); err != nil {
+			w.fail(http.StatusBadRequest, codeCardBuildFailed, cardBuildFailed+err.Error())
 			return false
 		}
 	}
 	return true
 }
 
+// cardBuildFailed starts the message of every 230099 refusal.
+const cardBuildFailed = "Failed to create card content, ext="
+
 // checkCard applies the documented card JSON 2.0 limits (feishu-platform.md §4.1,
 // §4.4). Every JSON object with a "tag" counts toward the 200, plain_text included,
-// as the card docs count "elements (such as plain_text) or components".
-func checkCard(card map[string]any) error {
+// as the card docs count "elements (such as plain_text) or components". The people
+// the card's person components name must be known to the tenant's directory.
+func checkCard(card map[string]any, known func(id string) bool) error {
 	if card["type"] == "template" {
 		return nil
 	}
@@ -420,6 +443,7 @@ func checkCard(card map[string]any) error {
 	}
 	var elements, tables int
 	var gone string
+	var unknown []string
 	var walk func(v any)
 	walk = func(v any) {
 		switch x := v.(type) {
@@ -431,6 +455,11 @@ func checkCard(card map[string]any) error {
 					tables++
 				case "action", "note":
 					gone = tag
+				}
+				for _, id := range personIDs(x) {
+					if !known(id) {
+						unknown = append(unknown, id)
+					}
 				}
 			}
 			for _, e := range x {
@@ -450,6 +479,8 @@ func checkCard(card map[string]any) error {
 		return fmt.Errorf("card has %d elements and components, more than %d", elements, maxCardElements)
 	case tables > maxCardTables:
 		return fmt.Errorf("card has %d tables, more than %d", tables, maxCardTables)
+	case len(unknown) > 0:
+		return unknownPeople(unknown)
 	}
 	return nil
 }

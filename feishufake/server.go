@@ -106,8 +106,13 @@ type Server struct {
 	uuids       map[string]uuidEntry // uuid -> the message it created
 	calls       []Call               // ring of the last maxCalls calls
 	callNext    int
-	msgArrived  chan struct{} // closed and replaced whenever a message is recorded
-	secretWords []string      // values that must never reach the call log
+	msgArrived  chan struct{}          // closed and replaced whenever a message is recorded
+	locked      map[string]int         // message id -> clicks on its card in flight
+	answerDelay time.Duration          // how long a client takes to apply a click's answer
+	sentAt      map[string][]time.Time // chat id -> its messages in the last second
+	// notInDirectory are people the tenant's contact directory does not know.
+	notInDirectory map[string]bool
+	secretWords    []string // values that must never reach the call log
 
 	ws *wsHub // the long connections, under their own lock
 
@@ -135,7 +140,11 @@ func NewHandler(opts Options) *Server {
 		msgIndex:   map[string]int{},
 		uuids:      map[string]uuidEntry{},
 		msgArrived: make(chan struct{}),
-		ws:         newWSHub(),
+		locked:     map[string]int{},
+		sentAt:     map[string][]time.Time{},
+
+		notInDirectory: map[string]bool{},
+		ws:             newWSHub(),
 	}
 	for _, w := range []string{opts.AppSecret, opts.EncryptKey, opts.VerificationToken} {
 		if w != "" {

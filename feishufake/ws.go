@@ -342,6 +342,7 @@ func (s *Server) PushEvent(ctx context.Context, ev Envelope) (WSAck, error) {
 // card.action.trigger has been seen arriving as "event" (feishu-platform.md §8.2).
 // Like Feishu it waits 3 s for the answer and never pushes a callback again.
 func (s *Server) ClickWS(ctx context.Context, a CardAction) (ClickResult, error) {
+	defer s.lockCard(a.MessageID)()
 	ev := s.CardActionEvent(a)
 	res := ClickResult{Event: ev}
 	ack, err := s.pushOnce(ctx, ev, callbackTimeout)

@@ -17,6 +17,9 @@ const (
 	KindWelcome = "welcome"
 	// KindMenu is a click on the bot's menu.
 	KindMenu = "menu"
+	// KindPage is a click on a list's Prev/Next in a group: the page comes as a new
+	// card, as the list card itself is the same for everyone in the chat.
+	KindPage = "page"
 	// KindUserUpdated is an ACS user's face photo or card changing; it is run at once,
 	// as it comes, not queued.
 	KindUserUpdated = "acs.user.updated_v1"
