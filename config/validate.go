@@ -58,6 +58,10 @@ func (c *Config) checkFeishu() error {
 		errs = append(errs, fmt.Errorf("feishu.verification_token: required, the bot checks it on every event; set it here or in %s",
 			envVerificationToken))
 	}
+	if c.Feishu.MonthlyQuota < 0 {
+		errs = append(errs, fmt.Errorf("feishu.monthly_quota: must be a whole number of calls, 0 or more (0: no quota known), got %d",
+			c.Feishu.MonthlyQuota))
+	}
 	return errors.Join(errs...)
 }
 

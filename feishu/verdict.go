@@ -15,7 +15,8 @@ type Verdict struct {
 	// After is the least wait before that attempt; 0 leaves the pace to the caller.
 	After time.Duration
 	// AppWide: the refusal is the same for every recipient (the app lacks a scope,
-	// the bot is off), so a round of sends stops at the first one.
+	// the bot is off, the monthly quota is used up), so a round of sends stops at
+	// the first one.
 	AppWide bool
 	// Code and Msg are Feishu's, for a card that shows them; 0 and "" when the call
 	// failed before Feishu answered.
@@ -57,6 +58,9 @@ func VerdictOf(err error) Verdict {
 		v.Retry, v.After = true, fe.RetryAfter
 	case Permanent:
 		v.Retry = errors.Is(err, context.Canceled)
+	case QuotaExhausted:
+		// Not before the 1st: no retry inside a job's life can succeed.
+		v.AppWide = true
 	}
 	switch fe.Code {
 	case codeAppDisabled, codeScopeNotGranted, codeAppNotUsable, codeTokenLacksScope, codeBotNotActivated:

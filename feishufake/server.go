@@ -108,6 +108,7 @@ type Server struct {
 	callNext    int
 	msgArrived  chan struct{} // closed and replaced whenever a message is recorded
 	secretWords []string      // values that must never reach the call log
+	quota       quota         // the month's calls as Feishu counts them (quota.go)
 
 	ws *wsHub // the long connections, under their own lock
 }
@@ -293,7 +294,8 @@ func (w *apiWriter) ok(data any) {
 type apiHandler func(w *apiWriter, r *http.Request, body []byte)
 
 // api wraps every route: it reads the body once, stamps the X-Tt-Logid header Feishu
-// puts on every answer, and logs the call with secrets redacted.
+// puts on every answer, refuses counted calls past the monthly quota, counts the
+// call as Feishu would, and logs it with secrets redacted.
 func (s *Server) api(h apiHandler) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		at := s.opts.Now()
@@ -305,9 +307,11 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 			w.fail(http.StatusBadRequest, 99992402, "field validation failed: cannot read body")
 		case len(body) > maxRequestBody:
 			w.fail(http.StatusRequestEntityTooLarge, 99992402, "field validation failed: request body too large")
+		case s.quotaRefuses(w, r):
 		default:
 			h(w, r, body)
 		}
+		s.countCall(r, w.status, codeOf(w.body.Bytes()))
 		s.recordCall(Call{
 			At: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 			Status: w.status, Code: codeOf(w.body.Bytes()),

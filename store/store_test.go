@@ -428,5 +428,6 @@ func TestRecordSurvivesSIGKILL(t *testing.T) {
 
 // laterTables are the tables created after schema version 1.
 func laterTables() []string {
-	return []string{"subscriptions", "pushes", "day_stats", "reminders", "actions", "health_pages", "directory", "directory_users"}
+	return []string{"subscriptions", "pushes", "day_stats", "reminders", "actions", "health_pages", "directory", "directory_users",
+		"usage_calls", "usage_notices", "bot_identity"}
 }
