@@ -24,6 +24,7 @@ import (
 	"acsbot/metrics"
 	"acsbot/scheduler"
 	"acsbot/store"
+	"acsbot/usage"
 )
 
 // Options are the knobs a caller may set besides the config.
@@ -48,6 +49,7 @@ type App struct {
 	server  *handlers.Server
 	sched   *scheduler.Scheduler
 	metrics *metrics.Metrics
+	meter   *usage.Meter
 	http    *http.Server
 }
 
@@ -70,6 +72,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		callTimeout = defaultCallTimeout
 	}
 	m := metrics.New()
+	meter := usage.New(usage.Options{
+		Store:    st,
+		Location: cfg.Location(),
+		Quota:    cfg.Feishu.MonthlyQuota,
+		Now:      o.Now,
+		Metrics:  m,
+		Logger:   log,
+	})
 	fc := feishu.NewClient(feishu.ClientConfig{
 		AppID:     cfg.Feishu.AppID,
 		AppSecret: cfg.Feishu.AppSecret.Value(),
@@ -77,10 +87,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Timeout:   callTimeout,
 		Logger:    log,
 		Metrics:   m,
+		Meter:     meter,
 	})
 	botCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	botID, err := fc.BotOpenID(botCtx)
+	botID, err := botOpenID(botCtx, st, fc, cfg.Feishu.AppID, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("ask Feishu for the bot's identity (check feishu.app_id, app_secret and base_url): %w", err)
@@ -117,6 +128,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Commands:   command.Default(),
 		Scheduler:  sched,
 		Metrics:    m,
+		Meter:      meter,
 		Logger:     log,
 		BotOpenID:  botID,
 		Now:        o.Now,
@@ -126,6 +138,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("build the bot: %w", err)
 	}
+	meter.OnWarning(core.WarnQuota)
 	srv := handlers.New(handlers.Deps{
 		Config:  cfg,
 		Inbox:   ib,
@@ -136,7 +149,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Status:  core.Status,
 		Now:     o.Now,
 	})
-	return &App{cfg: cfg, log: log, store: st, inbox: ib, bot: core, server: srv, sched: sched, metrics: m}, nil
+	return &App{cfg: cfg, log: log, store: st, inbox: ib, bot: core, server: srv, sched: sched, metrics: m, meter: meter}, nil
 }
 
 // Handler is the bot's HTTP handler (webhook, card callback, /healthz, /metrics).
@@ -151,6 +164,7 @@ func (a *App) Scheduler() *scheduler.Scheduler { return a.sched }
 
 // Start starts the workers and the daily summaries; call it before serving.
 func (a *App) Start() {
+	a.meter.Start()
 	a.inbox.Start(a.bot)
 	a.sched.Start()
 	a.server.SetReady(true)
@@ -183,6 +197,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if err := a.sched.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	a.meter.Stop() // after the work that makes calls, before the store it writes to
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}

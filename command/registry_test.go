@@ -22,7 +22,7 @@ func TestFor(t *testing.T) {
 	}{
 		{Anyone, []string{"help"}},
 		{Reader, []string{"help", "noface", "nocard", "stats", "user"}},
-		{Admin, []string{"help", "noface", "nocard", "stats", "user", "card", "refresh", "subscribe", "unsubscribe", "subscriptions", "push", "remind"}},
+		{Admin, []string{"help", "noface", "nocard", "stats", "user", "card", "refresh", "subscribe", "unsubscribe", "subscriptions", "push", "remind", "usage"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.want, ","), func(t *testing.T) {
