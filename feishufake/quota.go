@@ -101,7 +101,8 @@ func (s *Server) quotaRefuses(w *apiWriter, r *http.Request) bool {
 
 func (q *quota) usedLocked() int { return Usage{Counted: q.counted}.CountedTotal() }
 
-// countCall counts a call Feishu would: one answered below 400 with code 0.
+// countCall counts a call Feishu would: one answered below 400 with code 0. The
+// api wrapper calls it as the answer is written, before the client can read it.
 func (s *Server) countCall(r *http.Request, status, code int) {
 	if status == 0 || status >= 400 || code != 0 {
 		return

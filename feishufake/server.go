@@ -224,6 +224,9 @@ type apiWriter struct {
 	logID  string
 	status int
 	body   bytes.Buffer
+	// answered sees each JSON answer before it is written: Feishu has counted a
+	// call by the time its client reads the answer.
+	answered func(status int, body []byte)
 }
 
 func (w *apiWriter) WriteHeader(status int) {
@@ -250,6 +253,9 @@ func (w *apiWriter) json(status int, v any) {
 	if err != nil { // only our own literal types are marshalled here
 		b = []byte(`{"code":1,"msg":"fake: cannot marshal answer"}`)
 		status = http.StatusInternalServerError
+	}
+	if w.answered != nil {
+		w.answered(status, b)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -302,6 +308,7 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 		w := &apiWriter{ResponseWriter: rw, logID: at.UTC().Format("20060102150405") + hex.EncodeToString(randomBytes(13))}
 		w.Header().Set("X-Tt-Logid", w.logID)
+		w.answered = func(status int, b []byte) { s.countCall(r, status, codeOf(b)) }
 		switch {
 		case err != nil:
 			w.fail(http.StatusBadRequest, 99992402, "field validation failed: cannot read body")
@@ -311,7 +318,6 @@ func (s *Server) api(h apiHandler) http.HandlerFunc {
 		default:
 			h(w, r, body)
 		}
-		s.countCall(r, w.status, codeOf(w.body.Bytes()))
 		s.recordCall(Call{
 			At: at, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
 			Status: w.status, Code: codeOf(w.body.Bytes()),
