@@ -181,13 +181,14 @@ func (b *Bot) Tidy() {
 	b.welcomed.DeleteExpired()
 }
 
-// Status is what /healthz tells of the core: the directory's size and age, and
-// the month's Feishu calls (whether the quota is used up).
+// Status is what /healthz tells of the core: the directory's size and age, whether
+// a full read runs and update events arrive, and the month's Feishu calls (whether
+// the quota is used up).
 func (b *Bot) Status() map[string]any {
 	st := map[string]any{"feishu_calls": b.usageStatus()}
 	if snap := b.dir.Cached(); snap != nil {
 		st["directory"] = map[string]any{"users": snap.Len(), "age_seconds": int(snap.Age(b.now()).Seconds()),
-			"events_missing": b.dir.EventsMissing()}
+			"refreshing": b.dir.Refreshing(), "events_missing": b.dir.EventsMissing()}
 	}
 	return st
 }
