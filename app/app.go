@@ -26,6 +26,7 @@ import (
 	"acsbot/metrics"
 	"acsbot/scheduler"
 	"acsbot/store"
+	"acsbot/usage"
 )
 
 // Options are the knobs a caller may set besides the config.
@@ -50,6 +51,7 @@ type App struct {
 	server  *handlers.Server
 	sched   *scheduler.Scheduler
 	metrics *metrics.Metrics
+	meter   *usage.Meter
 	http    *http.Server
 }
 
@@ -72,6 +74,14 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		callTimeout = defaultCallTimeout
 	}
 	m := metrics.New()
+	meter := usage.New(usage.Options{
+		Store:    st,
+		Location: cfg.Location(),
+		Quota:    cfg.Feishu.MonthlyQuota,
+		Now:      o.Now,
+		Metrics:  m,
+		Logger:   log,
+	})
 	fc := feishu.NewClient(feishu.ClientConfig{
 		AppID:     cfg.Feishu.AppID,
 		AppSecret: cfg.Feishu.AppSecret.Value(),
@@ -79,10 +89,11 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Timeout:   callTimeout,
 		Logger:    log,
 		Metrics:   m,
+		Meter:     meter,
 	})
 	botCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	botID, err := fc.BotOpenID(botCtx)
+	botID, err := botOpenID(botCtx, st, fc, cfg.Feishu.AppID, log)
 	if err != nil {
 		_ = st.Close()
 		return nil, fmt.Errorf("ask Feishu for the bot's identity (check feishu.app_id, app_secret and base_url): %w", err)
@@ -132,6 +143,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Commands:   command.Default(),
 		Scheduler:  sched,
 		Metrics:    m,
+		Meter:      meter,
 		Logger:     log,
 		BotOpenID:  botID,
 		Now:        o.Now,
@@ -144,6 +156,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 	if keys := cfg.Ignored(); len(keys) > 0 {
 		log.Info("config keys ignored with the long connection", "delivery", cfg.Feishu.Delivery, "keys", strings.Join(keys, ", "))
 	}
+	meter.OnWarning(core.WarnQuota)
 	srv := handlers.New(handlers.Deps{
 		Config:  cfg,
 		Inbox:   ib,
@@ -154,7 +167,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*App, error) {
 		Status:  core.Status,
 		Now:     o.Now,
 	})
-	return &App{cfg: cfg, log: log, store: st, inbox: ib, bot: core, server: srv, sched: sched, metrics: m}, nil
+	return &App{cfg: cfg, log: log, store: st, inbox: ib, bot: core, server: srv, sched: sched, metrics: m, meter: meter}, nil
 }
 
 // Handler is the bot's HTTP handler: /healthz, /metrics and, in webhook mode, the
@@ -172,6 +185,7 @@ func (a *App) Scheduler() *scheduler.Scheduler { return a.sched }
 // (in websocket mode), so that no event arrives before there are workers for it.
 // Call it before serving.
 func (a *App) Start() {
+	a.meter.Start()
 	a.inbox.Start(a.bot)
 	a.sched.Start()
 	a.server.SetReady(true)
@@ -218,6 +232,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if err := a.sched.Stop(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	a.meter.Stop() // after the work that makes calls, before the store it writes to
 	if err := a.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("close store: %w", err))
 	}

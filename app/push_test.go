@@ -102,7 +102,8 @@ func chartPoints(t *testing.T, cardJSON string) map[string]float64 {
 }
 
 // Summaries come at their minute, once per chat per day, from one scan shared by
-// every chat due at that minute; the next day's shows the change and the trend.
+// every chat due at that minute when there is no snapshot yet, and from the current
+// snapshot after that; the next day's shows the change and the trend.
 func TestDailySummary(t *testing.T) {
 	users := feishufake.GenerateUsers(120, 1)
 	clock := clock.NewFake(at("2026-11-25", "08:58"))
@@ -175,7 +176,15 @@ func TestDailySummary(t *testing.T) {
 			uploaded++
 		}
 	}
-	h.Fake.SetUsers(changed)
+	// Their update events keep the snapshot current for the summary.
+	for i := range changed {
+		if changed[i] != users[i] {
+			h.Fake.SetUser(changed[i])
+			if status, body := h.Deliver(h.Fake.UserUpdatedEvent(changed[i])); status != 200 {
+				t.Fatalf("update event: %d %s", status, body)
+			}
+		}
+	}
 	clock.Set(at("2026-11-26", "09:00"))
 	h.mustTick()
 	got := h.summariesTo(readerChat)

@@ -24,6 +24,7 @@ import (
 	"acsbot/metrics"
 	"acsbot/scheduler"
 	"acsbot/store"
+	"acsbot/usage"
 )
 
 // Deps is everything the core needs, built by the caller.
@@ -39,6 +40,8 @@ type Deps struct {
 	// Scheduler builds the summary /push now shows.
 	Scheduler *scheduler.Scheduler
 	Metrics   *metrics.Metrics
+	// Meter counts the month's Feishu calls, for /usage and the quota guard.
+	Meter     *usage.Meter
 	Logger    *slog.Logger
 	BotOpenID string
 	// Now is the clock; nil means time.Now.
@@ -59,6 +62,7 @@ type Bot struct {
 	commands  *command.Registry
 	sched     *scheduler.Scheduler
 	metrics   *metrics.Metrics
+	meter     *usage.Meter
 	log       *slog.Logger
 	botOpenID string
 	now       func() time.Time
@@ -93,6 +97,7 @@ func New(d Deps) (*Bot, error) {
 		commands:   d.Commands,
 		sched:      d.Scheduler,
 		metrics:    d.Metrics,
+		meter:      d.Meter,
 		log:        d.Logger,
 		botOpenID:  d.BotOpenID,
 		now:        d.Now,
@@ -185,13 +190,16 @@ func (b *Bot) Tidy() {
 	b.tidyDoors()
 }
 
-// Status is what /healthz tells of the core: the directory's size and age.
+// Status is what /healthz tells of the core: the directory's size and age, whether
+// a full read runs and update events arrive, and the month's Feishu calls (whether
+// the quota is used up).
 func (b *Bot) Status() map[string]any {
-	snap := b.dir.Cached()
-	if snap == nil {
-		return nil
+	st := map[string]any{"feishu_calls": b.usageStatus()}
+	if snap := b.dir.Cached(); snap != nil {
+		st["directory"] = map[string]any{"users": snap.Len(), "age_seconds": int(snap.Age(b.now()).Seconds()),
+			"refreshing": b.dir.Refreshing(), "events_missing": b.dir.EventsMissing()}
 	}
-	return map[string]any{"directory": map[string]any{"users": snap.Len(), "age_seconds": int(snap.Age(b.now()).Seconds())}}
+	return st
 }
 
 // userUpdated applies an ACS user change to the snapshot at once: it is cheap, and

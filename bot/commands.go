@@ -44,6 +44,7 @@ func (b *Bot) commandRunners() map[string]runner {
 		"remind":        b.remindConfirm,
 		"doors":         b.listDoors,
 		"access":        b.access,
+		"usage":         b.apiUsage,
 	}
 	for _, l := range lists {
 		m[l.command] = b.fromDirectory(b.showList(l))
@@ -127,7 +128,8 @@ func (b *Bot) userArg(r request) (string, bool) {
 }
 
 func (b *Bot) view(lang command.Lang, snap *acs.Snapshot, showCards bool) cards.View {
-	return cards.View{Lang: lang, ShowCardNumbers: showCards, TakenAt: snap.TakenAt, Now: b.now(), Refreshing: b.dir.Refreshing()}
+	return cards.View{Lang: lang, ShowCardNumbers: showCards, TakenAt: snap.TakenAt, Now: b.now(), Refreshing: b.dir.Refreshing(),
+		EventsMissing: b.dir.EventsMissing()}
 }
 
 // errorCard tells the asker the directory could not be read, with Feishu's code when

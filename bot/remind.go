@@ -21,7 +21,9 @@ import (
 )
 
 // remindConfirm answers /remind noface with a confirm card: who would get a direct
-// message, and Send/Cancel buttons. Nothing is sent before an admin clicks Send.
+// message, and Send/Cancel buttons. Nothing is sent before an admin clicks Send. A
+// round whose messages would not fit in what feishu.monthly_quota leaves this
+// month is refused instead, saying how many it needs and how many are left.
 func (b *Bot) remindConfirm(ctx context.Context, r request) (cards.Card, string, error) {
 	target := b.commands.Parse(command.Input{Text: strings.Join(r.p.Args, " "), DefaultLang: r.lang()})
 	if !target.Known || target.Spec.Name != remindList.command {
@@ -32,7 +34,13 @@ func (b *Bot) remindConfirm(ctx context.Context, r request) (cards.Card, string,
 		b.log.Warn("directory unavailable", "command", "remind", "err", err)
 		return errorCard(r.lang(), err), "error", nil
 	}
-	return cards.ReminderConfirm(r.lang(), remindList.members(snap), b.remindActionID(r.job.MessageID)), "ok", nil
+	people := remindList.members(snap)
+	// A round cut short by the quota would remind some and leave the bot mute for
+	// the rest of the month: refuse it while nothing is spent.
+	if left, ok := b.meter.Month().Left(); ok && len(people) > left {
+		return cards.ReminderOverQuota(r.lang(), len(people), left), "over_quota", nil
+	}
+	return cards.ReminderConfirm(r.lang(), people, b.remindActionID(r.job.MessageID)), "ok", nil
 }
 
 // remindList is the list whose people get reminders.

@@ -81,7 +81,7 @@ func doorsStrings(lang command.Lang) doorsText {
 		},
 		scopeTitle: "机器人缺少权限",
 		scope: func(scope, label string) string {
-			return fmt.Sprintf("飞书拒绝了请求：应用还没有开通 **%s**（%s）权限。\n请应用管理员在飞书开发者后台（open.feishu.cn/app）→ 本应用 → 开发配置 → 权限管理 中开通该权限，然后创建并发布新版本。", scope, label)
+			return fmt.Sprintf("飞书拒绝了请求：应用还没有开通 **%s**（%s）权限。<br>请应用管理员在飞书开发者后台（open.feishu.cn/app）→ 本应用 → 开发配置 → 权限管理 中开通该权限，然后创建并发布新版本。", scope, label)
 		},
 		summaryHead: func(day, o string) string { return fmt.Sprintf("**门禁**（%s）：开门 %s 次", day, o) },
 		summaryOff:  "离线：",
@@ -118,7 +118,7 @@ func doorsStrings(lang command.Lang) doorsText {
 		},
 		scopeTitle: "The bot lacks a permission",
 		scope: func(scope, label string) string {
-			return fmt.Sprintf("Feishu refused: the app has not been granted the scope **%s** (%s).\nAn app admin can add it in the Feishu developer console (open.feishu.cn/app) → this app → Development Configuration → Permissions & Scopes, then create and publish a new version.", scope, label)
+			return fmt.Sprintf("Feishu refused: the app has not been granted the scope **%s** (%s).<br>An app admin can add it in the Feishu developer console (open.feishu.cn/app) → this app → Development Configuration → Permissions & Scopes, then create and publish a new version.", scope, label)
 		},
 		summaryHead: func(day, o string) string { return fmt.Sprintf("**Doors** (%s): %s entries", day, o) },
 		summaryOff:  "offline: ",
@@ -166,7 +166,7 @@ func Doors(v View, loc *time.Location, list *doors.DeviceList, last map[string]t
 	}
 	body := t.none
 	if len(lines) > 0 {
-		body = strings.Join(lines, "\n")
+		body = strings.Join(lines, br)
 	}
 	c := newCard(t.title, template, t.summary(len(devs), offline), md(body), note(t.statusNote))
 	c.Body.Elements = append(c.Body.Elements, v.footer(false)...)
@@ -197,7 +197,7 @@ func AccessDay(lang command.Lang, day string, counts []doors.DoorDay, names map[
 	}
 	elems := []Element{md(t.noRecords)}
 	if len(rows) > 0 {
-		elems = []Element{md(t.dayTotal(count(opened), count(clockOnly))), md(strings.Join(lines, "\n"))}
+		elems = []Element{md(t.dayTotal(count(opened), count(clockOnly))), md(strings.Join(lines, br))}
 	}
 	if askInDM {
 		elems = append(elems, md(t.askInDM))
@@ -232,7 +232,7 @@ func AccessPerson(lang command.Lang, loc *time.Location, day, userID string, rec
 		if n := len(recs) - len(shown); n > 0 {
 			lines = append(lines, t.more(count(n)))
 		}
-		elems = append(elems, md(strings.Join(lines, "\n")))
+		elems = append(elems, md(strings.Join(lines, br)))
 	}
 	elems = append(elems, note(t.noRefusals))
 	return newCard(t.accessTitle(day), "blue", t.accessTitle(day), elems...)
@@ -291,10 +291,10 @@ func doorsLine(lang command.Lang, d DoorsDay) string {
 		}
 	}
 	if len(off) > 0 {
-		line += "\n" + t.summaryOff + strings.Join(off, pick(lang, "、", ", "))
+		line += br + t.summaryOff + strings.Join(off, pick(lang, "、", ", "))
 	}
 	if len(full) > 0 {
-		line += "\n" + t.summaryFull + strings.Join(full, pick(lang, "、", ", "))
+		line += br + t.summaryFull + strings.Join(full, pick(lang, "、", ", "))
 	}
 	return line
 }

@@ -131,7 +131,7 @@ func goldenCases() []goldenCase {
 		{"usage_missing", func(l command.Lang) Card { return Usage(l, specs[3], "") }},
 		{"error_code", func(l command.Lang) Card { return Error(l, 1490018, "page token is invalid") }},
 		{"error_no_code", func(l command.Lang) Card { return Error(l, 0, "timeout or network error") }},
-	}, pushCases()...)
+	}, append(pushCases(), usageCases()...)...)
 }
 
 var langs = []command.Lang{command.ZH, command.EN}

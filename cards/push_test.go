@@ -200,7 +200,7 @@ func TestTrendChart(t *testing.T) {
 			if !ok {
 				return
 			}
-			points := c.Spec.(lineSpec).Data[0].Values
+			points := c.Spec.(lineSpec[coveragePoint]).Data[0].Values
 			var got []string
 			for _, p := range points {
 				got = append(got, p.Day)

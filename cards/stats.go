@@ -40,10 +40,14 @@ func statsStrings(lang command.Lang) statsText {
 }
 
 // Stats shows the directory totals: everyone, with and without a face photo,
-// without a card, and how old the numbers are.
+// without a card, how old the numbers are, and what to subscribe to when update
+// events do not arrive.
 func Stats(v View, s acs.Stats) Card {
 	t := statsStrings(v.Lang)
 	c := newCard(t.title, "blue", t.summary(count(s.Total), percent(s.WithFace, s.Total)), statsGrid(t, s))
+	if v.EventsMissing {
+		c.Body.Elements = append(c.Body.Elements, EventsMissing(v.Lang))
+	}
 	c.Body.Elements = append(c.Body.Elements, v.footer(false)...)
 	return c
 }

@@ -153,22 +153,31 @@ func personList(users []acs.User) PersonList {
 	return PersonList{Tag: "person_list", Persons: persons, Size: "small", ShowAvatar: true, ShowName: true, DropInvalidUserID: true}
 }
 
-// lineSpec is the VChart line chart the trend is drawn with.
-type lineSpec struct {
-	Type   string      `json:"type"` // "line"
-	Data   []chartData `json:"data"`
-	XField string      `json:"xField"`
-	YField string      `json:"yField"`
+// lineSpec is the VChart line chart the trend and /usage are drawn with, of
+// points P.
+type lineSpec[P any] struct {
+	Type   string         `json:"type"` // "line"
+	Data   []chartData[P] `json:"data"`
+	XField string         `json:"xField"`
+	YField string         `json:"yField"`
 }
 
-type chartData struct {
-	ID     string          `json:"id"`
-	Values []coveragePoint `json:"values"`
+type chartData[P any] struct {
+	ID     string `json:"id"`
+	Values []P    `json:"values"`
 }
 
 type coveragePoint struct {
 	Day      string  `json:"day"` // "11-25": the year only takes room
 	Coverage float64 `json:"coverage"`
+}
+
+// shortDay is a chart's label of a day, "11-25": the year only takes room.
+func shortDay(day string) string {
+	if len(day) == len("2006-01-02") {
+		return day[len("2006-"):]
+	}
+	return day
 }
 
 // trendChart draws face photo coverage over the last trendDays days that had
@@ -187,19 +196,15 @@ func trendChart(days []DayStats) (Chart, bool) {
 	}
 	points := make([]coveragePoint, len(kept))
 	for i, d := range kept {
-		label := d.Day
-		if len(label) == len("2006-01-02") {
-			label = label[len("2006-"):]
-		}
 		// Rounded down like percent(), so the line and the numbers agree.
-		points[i] = coveragePoint{Day: label, Coverage: float64(int64(d.WithFace)*1000/int64(d.Total)) / 10}
+		points[i] = coveragePoint{Day: shortDay(d.Day), Coverage: float64(int64(d.WithFace)*1000/int64(d.Total)) / 10}
 	}
 	return Chart{
 		Tag:         "chart",
 		AspectRatio: "2:1",
-		Spec: lineSpec{
+		Spec: lineSpec[coveragePoint]{
 			Type:   "line",
-			Data:   []chartData{{ID: "coverage", Values: points}},
+			Data:   []chartData[coveragePoint]{{ID: "coverage", Values: points}},
 			XField: "day",
 			YField: "coverage",
 		},

@@ -28,6 +28,9 @@ type View struct {
 	TakenAt, Now time.Time
 	// Refreshing says a newer snapshot is being read.
 	Refreshing bool
+	// EventsMissing says update events do not arrive (acs.Directory.EventsMissing):
+	// /stats says what to subscribe to.
+	EventsMissing bool
 }
 
 // viewText holds the words every directory card shares.

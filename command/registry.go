@@ -299,6 +299,18 @@ func defaultSpecs() []Spec {
 				EN: {"/access", "access @Alice 2026-11-25"},
 			},
 		},
+		{
+			Name:    "usage",
+			English: []string{"usage"},
+			Chinese: []string{"用量"},
+			Role:    Admin,
+			Usage:   "/usage",
+			Help:    map[Lang]string{ZH: "本月的飞书 API 调用量（对照月度上限）", EN: "This month's Feishu API calls, against the monthly quota"},
+			Examples: map[Lang][]string{
+				ZH: {"/usage", "用量"},
+				EN: {"/usage", "usage"},
+			},
+		},
 	}
 }
 

@@ -22,7 +22,7 @@ func TestFor(t *testing.T) {
 	}{
 		{Anyone, []string{"help"}},
 		{Reader, []string{"help", "noface", "nocard", "stats", "user", "doors"}},
-		{Admin, []string{"help", "noface", "nocard", "stats", "user", "card", "refresh", "subscribe", "unsubscribe", "subscriptions", "push", "remind", "doors", "access"}},
+		{Admin, []string{"help", "noface", "nocard", "stats", "user", "card", "refresh", "subscribe", "unsubscribe", "subscriptions", "push", "remind", "doors", "access", "usage"}},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.want, ","), func(t *testing.T) {

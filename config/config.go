@@ -61,6 +61,11 @@ type Feishu struct {
 	EncryptKey Secret `yaml:"encrypt_key"`
 	// BaseURL has no trailing slash once validated: the SDK appends "/open-apis/...".
 	BaseURL string `yaml:"base_url"`
+	// MonthlyQuota is how many counted API calls the tenant may make a calendar
+	// month (10000 on the free edition, shared by all its self-built apps); 0 means
+	// none is known. When set, /usage measures against it, admins are warned at
+	// 80 % and a reminder round that would not fit is refused.
+	MonthlyQuota int `yaml:"monthly_quota"`
 }
 
 // ACS is how the access-control user list is read.

@@ -62,6 +62,10 @@ func decodeValue(key string, n *yaml.Node, v reflect.Value) []error {
 		v.Set(s)
 		return errs
 	}
+	// yaml turns 10000.5 into the int 10000 without a word; a count takes whole numbers only.
+	if v.Kind() == reflect.Int && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!float" {
+		return []error{fmt.Errorf("%s: line %d: must be %s, got a fraction", key, n.Line, want(v.Type()))}
+	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
 		if _, custom := v.Addr().Interface().(yaml.Unmarshaler); custom {
 			return []error{fmt.Errorf("%s: line %d: %w", key, n.Line, err)}
@@ -160,6 +164,8 @@ func want(t reflect.Type) string {
 		return "a string"
 	case reflect.Slice:
 		return "a list of strings"
+	case reflect.Int:
+		return "a whole number"
 	}
 	return t.String()
 }

@@ -122,6 +122,7 @@ func TestExampleShowsDefaults(t *testing.T) {
 	}{
 		{"server.addr", cfg.Server.Addr, d.Server.Addr, `Default: "127.0.0.1:8080"`},
 		{"feishu.base_url", cfg.Feishu.BaseURL, d.Feishu.BaseURL, `Default: "https://open.feishu.cn"`},
+		{"feishu.monthly_quota", cfg.Feishu.MonthlyQuota, d.Feishu.MonthlyQuota, "Default: 0"},
 		{"acs.user_id_type", cfg.ACS.UserIDType, d.ACS.UserIDType, `Default: "open_id"`},
 		{"acs.cache_ttl", cfg.ACS.CacheTTL, d.ACS.CacheTTL, `Default: "24h"`},
 		{"bot.language", cfg.Bot.Language, d.Bot.Language, `Default: "zh_cn"`},

@@ -64,6 +64,10 @@ func (c *Config) checkFeishu() error {
 	default:
 		errs = append(errs, fmt.Errorf("feishu.delivery: must be %s or %s, got %q", DeliveryWebSocket, DeliveryWebhook, c.Feishu.Delivery))
 	}
+	if c.Feishu.MonthlyQuota < 0 {
+		errs = append(errs, fmt.Errorf("feishu.monthly_quota: must be a whole number of calls, 0 or more (0: no quota known), got %d",
+			c.Feishu.MonthlyQuota))
+	}
 	return errors.Join(errs...)
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"acsbot/clock"
 	"acsbot/metrics"
+	"acsbot/usage"
 )
 
 // ClientConfig is what NewClient needs. Logger and Metrics may be nil.
@@ -31,6 +32,9 @@ type ClientConfig struct {
 	Timeout   time.Duration // bounds one HTTP call; 0 means no bound
 	Logger    *slog.Logger
 	Metrics   *metrics.Metrics
+	// Meter is told of every call Feishu answered with success, and of the monthly
+	// quota running out; nil counts nothing.
+	Meter *usage.Meter
 }
 
 // Client wraps the SDK client with the bot's token store, logger and metrics.
@@ -41,6 +45,10 @@ type Client struct {
 	secret  string // kept only to compute this app's token cache keys; never printed
 	log     *slog.Logger
 	metrics *metrics.Metrics
+	meter   *usage.Meter
+	// chatNames keeps chat names for chatNameTTL: each look-up is a call Feishu
+	// counts against the monthly quota, and a chat is seldom renamed.
+	chatNames *gocache.Cache
 	// msgRetry is the retry budget of message and chat calls. They run while a user
 	// waits for an answer, so it is short; Feishu's IM limits reset within seconds.
 	msgRetry RetryPolicy
@@ -71,18 +79,20 @@ func NewClient(cfg ClientConfig) *Client {
 	}
 	opts := []lark.ClientOptionFunc{
 		lark.WithOpenBaseUrl(strings.TrimRight(cfg.BaseURL, "/")),
-		lark.WithHttpClient(statusDoer{c: &http.Client{Timeout: cfg.Timeout}}),
+		lark.WithHttpClient(statusDoer{c: &http.Client{Timeout: cfg.Timeout}, meter: cfg.Meter}),
 		lark.WithLogLevel(larkcore.LogLevelWarn),
 		lark.WithLogger(slogAdapter{log: log, secret: cfg.AppSecret}),
 	}
 	c := &Client{
-		tokens:   processTokens.store,
-		appID:    cfg.AppID,
-		secret:   cfg.AppSecret,
-		log:      log,
-		metrics:  cfg.Metrics,
-		msgRetry: RetryPolicy{Attempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second},
-		sleep:    clock.Sleep,
+		tokens:    processTokens.store,
+		appID:     cfg.AppID,
+		secret:    cfg.AppSecret,
+		log:       log,
+		metrics:   cfg.Metrics,
+		meter:     cfg.Meter,
+		chatNames: gocache.New(chatNameTTL, 0),
+		msgRetry:  RetryPolicy{Attempts: 3, BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second},
+		sleep:     clock.Sleep,
 	}
 	processTokens.once.Do(func() {
 		c.lark = lark.NewClient(cfg.AppID, cfg.AppSecret, append(opts, lark.WithTokenCache(processTokens.store))...)
@@ -170,8 +180,12 @@ func (a slogAdapter) text(args []interface{}) string {
 // statusDoer is the SDK's HTTP client. It turns an error status whose body is not JSON
 // (a gateway's HTML 502, a proxy's bare 429) into a *statusError: the SDK would report
 // such a response as "content-type not json" without its status, and a 502 could not be
-// told from a malformed answer.
-type statusDoer struct{ c *http.Client }
+// told from a malformed answer. Every SDK call passes here, so it is also where the
+// calls Feishu answered with success are metered.
+type statusDoer struct {
+	c     *http.Client
+	meter *usage.Meter
+}
 
 // Do sends the request.
 func (d statusDoer) Do(req *http.Request) (*http.Response, error) {
@@ -179,7 +193,10 @@ func (d statusDoer) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode < 400 || strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	if resp.StatusCode < 400 {
+		return d.metered(req, resp)
+	}
+	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		return resp, nil
 	}
 	// Drain a little so the connection can be reused; the body itself says nothing useful.

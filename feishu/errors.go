@@ -30,6 +30,10 @@ const (
 	TokenInvalid
 	// InvalidPageToken: an ACS page token is no longer valid; restart the scan.
 	InvalidPageToken
+	// QuotaExhausted: the tenant's monthly API call quota is used up (99991403,
+	// HTTP 429). Every counted call fails until the 1st or an edition upgrade, so
+	// retrying only spends time; it is not a rate limit.
+	QuotaExhausted
 )
 
 // String is the class as a metric label and log value.
@@ -45,6 +49,8 @@ func (c Class) String() string {
 		return "token_invalid"
 	case InvalidPageToken:
 		return "invalid_page_token"
+	case QuotaExhausted:
+		return "quota_exhausted"
 	}
 	return "class(" + strconv.Itoa(int(c)) + ")"
 }
@@ -52,6 +58,7 @@ func (c Class) String() string {
 // Feishu codes with a verdict of their own (feishu-platform.md §6.2, §7).
 const (
 	codeRateLimited        = 99991400
+	codeQuotaExhausted     = 99991403
 	codePageTokenInvalid   = 1490018
 	headerRateLimitReset   = "x-ogw-ratelimit-reset"
 	codeIMTooFrequent      = 230020 // IM: the chat or user gets messages too fast
@@ -72,6 +79,8 @@ func classOfCode(code int) (Class, bool) {
 		return TokenInvalid, true
 	case codePageTokenInvalid:
 		return InvalidPageToken, true
+	case codeQuotaExhausted:
+		return QuotaExhausted, true
 	}
 	return Permanent, false
 }

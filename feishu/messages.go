@@ -134,8 +134,12 @@ func (c *Client) BotOpenID(ctx context.Context) (string, error) {
 	return id, err
 }
 
-// ChatName is a chat's name; "" when the chat has none.
+// ChatName is a chat's name; "" when the chat has none. A name is kept for a day:
+// each look-up is a call Feishu counts.
 func (c *Client) ChatName(ctx context.Context, chatID string) (string, error) {
+	if v, ok := c.chatNames.Get(chatID); ok {
+		return v.(string), nil
+	}
 	op := "get chat " + chatID
 	var name string
 	err := c.Do(ctx, op, c.msgRetry, func(ctx context.Context) error {
@@ -151,5 +155,8 @@ func (c *Client) ChatName(ctx context.Context, chatID string) (string, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		c.chatNames.SetDefault(chatID, name)
+	}
 	return name, err
 }

@@ -49,7 +49,8 @@ func (p RetryPolicy) rateLimitWait(e *Error, n int) time.Duration {
 // call should return Classify's verdict; any other error counts as Permanent (a
 // transport or context error is recognised by type). On TokenInvalid the app's cached
 // tokens are evicted and the call is run once more, outside the attempt budget:
-// the SDK's own retry resends the stale token. The error returned is an *Error; when
+// the SDK's own retry resends the stale token. QuotaExhausted is never retried: the
+// meter is told, and logs it. The error returned is an *Error; when
 // ctx ended it also matches ctx.Err() with errors.Is.
 func (c *Client) Do(ctx context.Context, op string, p RetryPolicy, call func(ctx context.Context) error) error {
 	attempts := max(p.Attempts, 1)
@@ -78,6 +79,9 @@ func (c *Client) Do(ctx context.Context, op string, p RetryPolicy, call func(ctx
 			n-- // the retry with a fresh token is not one of the policy's attempts
 			continue
 		case InvalidPageToken, Permanent:
+			return err
+		case QuotaExhausted:
+			c.meter.QuotaExhausted()
 			return err
 		case RateLimited:
 			wait = p.rateLimitWait(fe, n)

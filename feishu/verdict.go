@@ -16,7 +16,8 @@ type Verdict struct {
 	// After is the least wait before that attempt; 0 leaves the pace to the caller.
 	After time.Duration
 	// AppWide: the refusal is the same for every recipient (the app lacks a scope,
-	// the bot is off), so a round of sends stops at the first one.
+	// the bot is off, the monthly quota is used up), so a round of sends stops at
+	// the first one.
 	AppWide bool
 	// NotFound: what was asked for does not exist (an ACS user in no permission
 	// group), an answer rather than a failure.
@@ -85,6 +86,9 @@ func VerdictOf(err error) Verdict {
 		v.Retry, v.After = true, fe.RetryAfter
 	case Permanent:
 		v.Retry = errors.Is(err, context.Canceled)
+	case QuotaExhausted:
+		// Not before the 1st: no retry inside a job's life can succeed.
+		v.AppWide = true
 	}
 	v.NotFound = fe.Code == codeACSUserNotFound
 	switch fe.Code {

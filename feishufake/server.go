@@ -113,6 +113,7 @@ type Server struct {
 	// notInDirectory are people the tenant's contact directory does not know.
 	notInDirectory map[string]bool
 	secretWords    []string // values that must never reach the call log
+	quota          quota    // the month's calls as Feishu counts them (quota.go)
 
 	ws *wsHub // the long connections, under their own lock
 
@@ -236,6 +237,9 @@ type apiWriter struct {
 	logID  string
 	status int
 	body   bytes.Buffer
+	// answered sees each JSON answer before it is written: Feishu has counted a
+	// call by the time its client reads the answer.
+	answered func(status int, body []byte)
 }
 
 func (w *apiWriter) WriteHeader(status int) {
@@ -262,6 +266,9 @@ func (w *apiWriter) json(status int, v any) {
 	if err != nil { // only our own literal types are marshalled here
 		b = []byte(`{"code":1,"msg":"fake: cannot marshal answer"}`)
 		status = http.StatusInternalServerError
+	}
+	if w.answered != nil {
+		w.answered(status, b)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -306,18 +313,21 @@ func (w *apiWriter) ok(data any) {
 type apiHandler func(w *apiWriter, r *http.Request, body []byte)
 
 // api wraps every route: it reads the body once, stamps the X-Tt-Logid header Feishu
-// puts on every answer, and logs the call with secrets redacted.
+// puts on every answer, refuses counted calls past the monthly quota, counts the
+// call as Feishu would, and logs it with secrets redacted.
 func (s *Server) api(h apiHandler) http.HandlerFunc {
 	return func(rw http.ResponseWriter, r *http.Request) {
 		at := s.opts.Now()
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 		w := &apiWriter{ResponseWriter: rw, logID: at.UTC().Format("20060102150405") + hex.EncodeToString(randomBytes(13))}
 		w.Header().Set("X-Tt-Logid", w.logID)
+		w.answered = func(status int, b []byte) { s.countCall(r, status, codeOf(b)) }
 		switch {
 		case err != nil:
 			w.fail(http.StatusBadRequest, 99992402, "field validation failed: cannot read body")
 		case len(body) > maxRequestBody:
 			w.fail(http.StatusRequestEntityTooLarge, 99992402, "field validation failed: request body too large")
+		case s.quotaRefuses(w, r):
 		default:
 			h(w, r, body)
 		}

@@ -45,6 +45,13 @@ type Metrics struct {
 	LongConnUp prometheus.Gauge
 	// LongConnReconnects counts the long connection opened again after a drop.
 	LongConnReconnects prometheus.Counter
+	// FeishuCalls is this calendar month's Feishu API calls that succeeded, by kind
+	// (reply, send, card_update, lookup, other: counted against the quota; acs_list,
+	// acs_get, acs_other: not). It survives restarts: the store keeps the month.
+	FeishuCalls *prometheus.GaugeVec
+	// QuotaExhausted is 1 from Feishu's first 99991403 (monthly quota used up) until
+	// the month turns.
+	QuotaExhausted prometheus.Gauge
 }
 
 // New builds the collectors on a fresh registry that also carries the Go runtime
@@ -96,6 +103,13 @@ func New() *Metrics {
 		LongConnReconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "acsbot_long_connection_reconnects_total", Help: "Times the long connection was opened again after a drop.",
 		}),
+		FeishuCalls: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "acsbot_feishu_calls_this_month",
+			Help: "Feishu API calls that succeeded this calendar month (push.timezone), by kind; acs_* kinds are not counted against the quota.",
+		}, []string{"kind"}),
+		QuotaExhausted: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "acsbot_quota_exhausted", Help: "1 when Feishu refused a call this month for the monthly API call quota (99991403).",
+		}),
 	}
 	f(m.EventsReceived)
 	f(m.EventsDeduped)
@@ -110,6 +124,8 @@ func New() *Metrics {
 	f(m.StoreErrors)
 	f(m.LongConnUp)
 	f(m.LongConnReconnects)
+	f(m.FeishuCalls)
+	f(m.QuotaExhausted)
 	return m
 }
 

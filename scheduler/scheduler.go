@@ -52,8 +52,10 @@ type Scheduler struct {
 	// last is the moment the previous pass looked up to; zero before the first
 	// pass, which looks back to the start of the local day (the catch-up).
 	last time.Time
-	// recorded is the snapshot whose totals were last written to the day stats.
-	recorded *acs.Snapshot
+	// recorded is the snapshot whose totals were last written to the day stats, and
+	// recordedDay the day they were written as.
+	recorded    *acs.Snapshot
+	recordedDay string
 	// retries holds the claims whose send failed for a passing reason.
 	retries map[claimKey]retry
 
@@ -149,9 +151,9 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 	}
 }
 
-// Tick runs one pass: it records the day's totals from a new snapshot, gives up
-// unfinished summaries of past days, claims the summaries due since the previous
-// pass, scans the directory once for all of them and sends them. Tests call it
+// Tick runs one pass: it records the day's totals from the current snapshot, gives
+// up unfinished summaries of past days, claims the summaries due since the previous
+// pass and sends them, all from the one snapshot. Tests call it
 // with their own clock instead of waiting for the ticker.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	_, err := s.pass(ctx, false)
@@ -172,7 +174,7 @@ func (s *Scheduler) pass(ctx context.Context, all bool) (int, error) {
 	now := s.now()
 	day := Day(now, s.loc)
 	if snap := s.dir.Cached(); snap != nil {
-		s.record(ctx, snap)
+		s.record(ctx, day, snap)
 	}
 	subs, err := s.store.Subscriptions(ctx)
 	if err != nil {
@@ -194,15 +196,16 @@ func (s *Scheduler) pass(ctx context.Context, all bool) (int, error) {
 	if len(claims) == 0 {
 		return 0, nil
 	}
-	// One fresh scan for every chat due now, however many there are.
-	snap, err := s.dir.Refresh(ctx)
+	// The current snapshot, kept fresh by update events and full reads when due; a
+	// read happens only when there is none, and then once for every chat due now.
+	snap, err := s.dir.Get(ctx)
 	if err != nil {
 		for _, c := range claims {
 			s.failedAttempt(ctx, c, err)
 		}
 		return 0, fmt.Errorf("scan the directory for %d daily summaries: %w", len(claims), err)
 	}
-	s.record(ctx, snap)
+	s.record(ctx, day, snap)
 	sent := 0
 	for _, c := range claims {
 		sub, ok := bySub[c.ChatID]
@@ -348,17 +351,19 @@ func (s *Scheduler) give(ctx context.Context, c store.PushClaim, why string) {
 	}
 }
 
-// record writes the snapshot's totals as the statistics of its local day, once
-// per snapshot: the trend reads one row per day, the latest of that day.
-func (s *Scheduler) record(ctx context.Context, snap *acs.Snapshot) {
-	if snap == s.recorded {
+// record writes the snapshot's totals as the statistics of day, today, once per
+// snapshot and day: the trend reads one row per day, the latest of that day. They
+// are today's even when the last full read was earlier: update events keep the
+// snapshot current, and it is what today's summary shows.
+func (s *Scheduler) record(ctx context.Context, day string, snap *acs.Snapshot) {
+	if snap == s.recorded && day == s.recordedDay {
 		return
 	}
-	if err := s.store.RecordDayStats(ctx, dayStats(Day(snap.TakenAt, s.loc), snap.Stats())); err != nil {
+	if err := s.store.RecordDayStats(ctx, dayStats(day, snap.Stats())); err != nil {
 		s.log.Warn("record day statistics", "err", err)
 		return
 	}
-	s.recorded = snap
+	s.recorded, s.recordedDay = snap, day
 }
 
 func dayStats(day string, st acs.Stats) store.DayStats {

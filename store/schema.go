@@ -106,6 +106,30 @@ CREATE TABLE directory_users (
 	face_uploaded INTEGER NOT NULL
 ) STRICT;
 `
+
+	// schemaUsage is the meter of Feishu API calls: this month's successful calls by
+	// local day and kind, so a restart does not reset /usage (a few hundred rows a
+	// month, never pruned: a year of them is smaller than one directory snapshot);
+	// the month's one-off notices (the 80 % quota warning), claimed once; and the
+	// bot's own open_id, asked of Feishu once per app instead of at every start.
+	schemaUsage = `
+CREATE TABLE usage_calls (
+	day  TEXT NOT NULL, -- "YYYY-MM-DD", local in push.timezone
+	kind TEXT NOT NULL, -- usage.Kind
+	n    INTEGER NOT NULL,
+	PRIMARY KEY (day, kind)
+) STRICT;
+CREATE TABLE usage_notices (
+	month TEXT NOT NULL, -- "YYYY-MM", local
+	what  TEXT NOT NULL,
+	at    INTEGER NOT NULL, -- unix milliseconds
+	PRIMARY KEY (month, what)
+) STRICT;
+CREATE TABLE bot_identity (
+	app_id  TEXT PRIMARY KEY,
+	open_id TEXT NOT NULL
+) STRICT;
+`
 )
 
 // schemaDoors is the door records (from events, and from the list for a day
@@ -139,7 +163,7 @@ CREATE TABLE door_days_complete (
 
 // schemaSteps lists the scripts in order: script i moves version i to i+1.
 func schemaSteps() []string {
-	return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaDoors}
+	return []string{schemaV1, schemaV2, schemaV3, schemaV4, schemaV5, schemaDoors, schemaUsage}
 }
 
 // migrate applies the scripts the database has not seen yet, all in one
