@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"acsbot/config"
 	"acsbot/feishufake"
 )
 
@@ -18,10 +19,13 @@ type Config struct {
 	Users       int           // ACS directory size
 	PageLatency time.Duration // ACS list latency per page
 	DupShare    float64       // share of deliveries that re-deliver an earlier message
-	Conns       int           // concurrent senders, each with a keep-alive connection
+	Conns       int           // concurrent senders: keep-alive connections, or pushes awaiting their ack
 	ReplyWait   time.Duration // how long to wait for the last replies after the load
 	Settle      time.Duration // idle time before the last footprint
 	Seed        uint64
+	// Delivery is how events reach the bot: config.DeliveryWebhook (signed,
+	// encrypted posts) or config.DeliveryWebSocket (frames on the long connection).
+	Delivery string
 }
 
 // warmupTimeout bounds the warm-up command, which waits for a cold directory scan.
@@ -31,12 +35,12 @@ const warmupTimeout = 3 * time.Minute
 // load, waits for the replies, and measures. logf gets progress lines.
 func Run(ctx context.Context, cfg Config, logf func(format string, args ...any)) (Result, error) {
 	r := Result{Rate: cfg.Rate, Duration: cfg.Duration}
-	p := newPlatform(cfg.Users, cfg.PageLatency)
+	p := newPlatform(cfg.Users, cfg.PageLatency, cfg.Delivery)
 	defer p.Close()
 
 	n := int(cfg.Rate * cfg.Duration.Seconds())
-	logf("building %d signed, encrypted deliveries", n)
-	pl, err := buildPlan(ctx, p.fake, p.pop, n, cfg.DupShare, cfg.Seed)
+	logf("building %d deliveries by %s", n, cfg.Delivery)
+	pl, err := buildPlan(ctx, p, n, cfg.DupShare, cfg.Seed)
 	if err != nil {
 		return r, err
 	}
@@ -62,9 +66,10 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 		}
 	}()
 
+	send, closeIdle := p.sender(bot.url, cfg.Conns)
 	logf("bot at %s; warming up its directory (%d users, %s a page)", bot.url, cfg.Users, cfg.PageLatency)
-	if err := warmUp(ctx, p, bot.url); err != nil {
-		return r, err
+	if err := warmUp(ctx, p, send); err != nil {
+		return r, fmt.Errorf("%w; the bot's log ends:\n%s", err, logTail(bot.logPath))
 	}
 	r.ACSWarmup = p.fake.ACSListCalls()
 	if r.Start, err = bot.footprint(ctx); err != nil {
@@ -72,8 +77,7 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 	}
 
 	logf("sending %d deliveries at %.0f/s for %s", n, cfg.Rate, cfg.Duration)
-	client := newClient(cfg.Conns)
-	f := fire(ctx, client, bot.url, pl.deliveries, cfg.Rate, cfg.Conns)
+	f := fire(ctx, send, pl.deliveries, cfg.Rate, cfg.Conns)
 	f.tally(&r, pl.deliveries)
 
 	logf("waiting up to %s for %d replies", cfg.ReplyWait, r.Unique)
@@ -87,7 +91,7 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 		return r, err
 	}
 
-	client.CloseIdleConnections()
+	closeIdle()
 	logf("settling for %s", cfg.Settle)
 	select {
 	case <-time.After(cfg.Settle):
@@ -106,21 +110,33 @@ func Run(ctx context.Context, cfg Config, logf func(format string, args ...any))
 	return r, bot.stop()
 }
 
+// sender is how the load reaches the bot at url, through conns senders, and what
+// closes the webhook's idle keep-alive connections once it is done; the long
+// connection is the bot's, and stays open.
+func (p *platform) sender(url string, conns int) (send sendFunc, closeIdle func()) {
+	if p.delivery == config.DeliveryWebhook {
+		client := newClient(conns)
+		return post(client, url), client.CloseIdleConnections
+	}
+	return push(p.fake), func() {}
+}
+
 // warmUp asks the bot one question as an admin and waits for the answer, so the
-// cold directory scan (ceil(users/50) pages) is done before the load is timed.
-func warmUp(ctx context.Context, p *platform, url string) error {
+// cold directory scan (ceil(users/50) pages) is done before the load is timed. Over
+// the long connection it also waits for the bot to connect.
+func warmUp(ctx context.Context, p *platform, send sendFunc) error {
 	ctx, cancel := context.WithTimeout(ctx, warmupTimeout)
 	defer cancel()
 	id := fmt.Sprintf("om_%032x", uint64(1)<<62)
 	ev := p.fake.MessageEvent(feishufake.UserMessage{
 		MessageID: id, ChatType: "p2p", ChatID: "oc_warmup000000000000000000000001", SenderOpenID: p.pop.admins[0], Text: "/stats",
 	})
-	status, _, err := p.fake.Deliver(ctx, url+eventPath, ev)
+	d, err := p.prepare(ctx, delivery{kind: firstDelivery, env: ev})
 	if err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	if status != 200 {
-		return fmt.Errorf("warm-up: the bot answered %d", status)
+	if status := send(ctx, d); status != 200 {
+		return fmt.Errorf("warm-up: the bot answered %d (0: not at all)", status)
 	}
 	if got, _, _ := waitReplies(ctx, p.replies, []string{id}, warmupTimeout); got != 1 {
 		return errors.New("warm-up: no reply to /stats")

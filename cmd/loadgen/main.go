@@ -1,8 +1,9 @@
 // Command loadgen puts the acsbot binary under load on loopback: it starts a fake
 // Feishu open platform in process (10,000 ACS users, 50 ms a page by default), runs
-// the bot against it, sends it signed, encrypted events open-loop at a fixed rate (a
-// mix of commands from many users and chats, 5% re-deliveries, some page-button
-// clicks), and prints one markdown table row: acks/s, ack latency, replies against
+// the bot against it, sends it events open-loop at a fixed rate (a mix of commands
+// from many users and chats, 5% re-deliveries, some page-button clicks), either as
+// signed, encrypted webhook posts or as frames on the long connection (-delivery),
+// and prints one markdown table row: acks/s, ack latency, replies against
 // unique commands, duplicates answered, ACS calls, and the bot's memory and
 // goroutines before, right after and a while after the load.
 //
@@ -19,6 +20,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"acsbot/config"
 )
 
 func main() {
@@ -46,7 +49,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Users, "users", 10000, "ACS directory size")
 	fs.DurationVar(&cfg.PageLatency, "page-latency", 50*time.Millisecond, "ACS list latency per page")
 	fs.Float64Var(&cfg.DupShare, "dup", 0.05, "share of deliveries that re-deliver an earlier message event")
-	fs.IntVar(&cfg.Conns, "conns", 64, "concurrent senders, each with a keep-alive connection")
+	fs.IntVar(&cfg.Conns, "conns", 64, "concurrent senders: webhook keep-alive connections, or long-connection pushes awaiting their ack")
+	fs.StringVar(&cfg.Delivery, "delivery", config.DeliveryWebhook, "how events reach the bot: webhook (signed, encrypted posts) or websocket (frames on the long connection)")
 	fs.DurationVar(&cfg.ReplyWait, "reply-wait", 2*time.Minute, "how long to wait for the last replies after the load")
 	fs.DurationVar(&cfg.Settle, "settle", 10*time.Second, "idle time after the replies before the last footprint")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the command mix")
@@ -104,6 +108,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("-dup must be from 0 to %.2f", 1-callbackShare)
 	case c.Conns < 1:
 		return fmt.Errorf("-conns must be at least 1")
+	case c.Delivery != config.DeliveryWebhook && c.Delivery != config.DeliveryWebSocket:
+		return fmt.Errorf("-delivery must be %s or %s", config.DeliveryWebhook, config.DeliveryWebSocket)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ func TestRunFlags(t *testing.T) {
 		{"header", []string{"-header"}, exitOK, "| rate/s |", ""},
 		{"unknown flag", []string{"-nope"}, exitUsage, "", "flag provided but not defined"},
 		{"bad rate", []string{"-rate", "0"}, exitUsage, "", "-rate must be above 0"},
+		{"bad delivery", []string{"-delivery", "http"}, exitUsage, "", "-delivery must be webhook or websocket"},
 		{"missing binary", []string{"-bot", "/nonexistent/acsbot", "-users", "10", "-duration", "1s", "-rate", "1"}, exitWrong, "", "start bot /nonexistent/acsbot"},
 	}
 	for _, tt := range tests {

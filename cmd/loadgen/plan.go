@@ -26,10 +26,14 @@ const (
 	callback                          // a page-button click on a list card
 )
 
-// delivery is one request, built, signed and encrypted before the load starts so the
-// generator's own crypto does not slow its sending.
+// delivery is one event or card callback of the load.
 type delivery struct {
-	kind   deliveryKind
+	kind  deliveryKind
+	env   feishufake.Envelope   // a chat message event; unset for a callback
+	click feishufake.CardAction // a callback's click; unset otherwise
+	// The webhook request, built, signed and encrypted before the load starts so
+	// the generator's own crypto does not slow its sending. Unset for the long
+	// connection, whose frames carry the event in plain JSON.
 	path   string
 	body   []byte
 	header http.Header
@@ -86,50 +90,56 @@ var mix = []phrase{
 }
 
 // buildPlan makes n deliveries: a share dupShare of them re-deliver an earlier chat
-// message event (same event id and message id, freshly signed, as a Feishu retry
-// is), callbackShare are page-button clicks, and the rest are new chat messages.
-// The same seed gives the same choices.
-func buildPlan(ctx context.Context, fake *feishufake.Server, pop population, n int, dupShare float64, seed uint64) (plan, error) {
+// message event (same event id and message id, as a Feishu retry is), callbackShare
+// are page-button clicks, and the rest are new chat messages. For the webhook each
+// is signed and encrypted now, a re-delivery freshly. The same seed gives the same
+// choices.
+func buildPlan(ctx context.Context, p *platform, n int, dupShare float64, seed uint64) (plan, error) {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	var p plan
+	var pl plan
 	var sent []feishufake.Envelope // first deliveries, for re-delivery
 	for range n {
-		var env feishufake.Envelope
-		kind, path := firstDelivery, eventPath
+		var d delivery
 		switch x := r.Float64(); {
 		case x < dupShare && len(sent) > 0:
-			kind, env = redelivery, sent[r.IntN(len(sent))]
-			p.redelivered++
+			d = delivery{kind: redelivery, env: sent[r.IntN(len(sent))]}
+			pl.redelivered++
 		case x < dupShare+callbackShare:
-			kind, path, env = callback, cardPath, fake.CardActionEvent(pageClick(r, pop))
-			p.callbacks++
+			d = delivery{kind: callback, click: pageClick(r, p.pop)}
+			pl.callbacks++
 		default:
-			m := chatMessage(r, pop, len(p.messageIDs))
-			env = fake.MessageEvent(m)
-			sent = append(sent, env)
-			p.messageIDs = append(p.messageIDs, m.MessageID)
+			m := chatMessage(r, p.pop, len(pl.messageIDs))
+			d = delivery{kind: firstDelivery, env: p.fake.MessageEvent(m)}
+			sent = append(sent, d.env)
+			pl.messageIDs = append(pl.messageIDs, m.MessageID)
 		}
-		d, err := sign(ctx, fake, kind, path, env)
+		d, err := p.prepare(ctx, d)
 		if err != nil {
 			return plan{}, err
 		}
-		p.deliveries = append(p.deliveries, d)
+		pl.deliveries = append(pl.deliveries, d)
 	}
-	return p, nil
+	return pl, nil
 }
 
-// sign encrypts and signs env as Feishu would post it to path.
-func sign(ctx context.Context, fake *feishufake.Server, kind deliveryKind, path string, env feishufake.Envelope) (delivery, error) {
+// sign encrypts and signs d as Feishu would post it to the bot's webhook.
+func sign(ctx context.Context, fake *feishufake.Server, d delivery) (delivery, error) {
+	d.path = eventPath
+	env := d.env
+	if d.kind == callback {
+		d.path, env = cardPath, fake.CardActionEvent(d.click)
+	}
 	// The host is a stand-in: neither the signature nor the body depends on it.
-	req, err := fake.NewRequest(ctx, "http://127.0.0.1"+path, env)
+	req, err := fake.NewRequest(ctx, "http://127.0.0.1"+d.path, env)
 	if err != nil {
 		return delivery{}, fmt.Errorf("sign event: %w", err)
 	}
-	body, err := io.ReadAll(req.Body)
+	d.body, err = io.ReadAll(req.Body)
 	if err != nil {
 		return delivery{}, fmt.Errorf("read signed event: %w", err)
 	}
-	return delivery{kind: kind, path: path, body: body, header: req.Header}, nil
+	d.header = req.Header
+	return d, nil
 }
 
 // chatMessage is the seq-th new chat message: an admin in a direct chat, or anyone

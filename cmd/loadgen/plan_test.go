@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"acsbot/config"
+
 	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
 )
 
@@ -60,10 +62,10 @@ func open(t *testing.T, p *platform, d delivery) decoded {
 }
 
 func TestBuildPlan(t *testing.T) {
-	p := newPlatform(500, 0)
+	p := newPlatform(500, 0, config.DeliveryWebhook)
 	defer p.Close()
 	const n = 1000
-	pl, err := buildPlan(context.Background(), p.fake, p.pop, n, 0.05, 7)
+	pl, err := buildPlan(context.Background(), p, n, 0.05, 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +146,48 @@ func TestBuildPlan(t *testing.T) {
 	}
 }
 
+// Over the long connection the plan is the same load, left as events for the fake
+// to push: nothing signed, a re-delivery the very event pushed before, a click the
+// card action ClickWS plays.
+func TestBuildPlanForTheLongConnection(t *testing.T) {
+	kinds := func(delivery string) []delivery {
+		p := newPlatform(100, 0, delivery)
+		defer p.Close()
+		pl, err := buildPlan(context.Background(), p, 400, 0.05, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pl.deliveries
+	}
+	hook, ws := kinds(config.DeliveryWebhook), kinds(config.DeliveryWebSocket)
+	firsts := map[string]bool{} // event ids pushed first
+	for i, d := range ws {
+		if d.kind != hook[i].kind {
+			t.Fatalf("delivery %d is a %v over the long connection, a %v by webhook: the same seed must give the same load", i, d.kind, hook[i].kind)
+		}
+		if d.body != nil || d.header != nil || d.path != "" {
+			t.Fatalf("delivery %d was signed for a webhook", i)
+		}
+		switch d.kind {
+		case firstDelivery:
+			firsts[d.env.EventID()] = true
+		case redelivery:
+			if !firsts[d.env.EventID()] {
+				t.Errorf("re-delivery %d repeats no earlier event", i)
+			}
+		case callback:
+			if d.click.MessageID == "" || d.click.Value["a"] != "page" || d.env.EventID() != "" {
+				t.Errorf("callback %d: click %+v, event %s; want a page click and no event", i, d.click, d.env.EventID())
+			}
+		}
+	}
+}
+
 func TestBuildPlanSameSeedSameChoices(t *testing.T) {
-	p := newPlatform(100, 0)
+	p := newPlatform(100, 0, config.DeliveryWebhook)
 	defer p.Close()
 	kinds := func(seed uint64) []deliveryKind {
-		pl, err := buildPlan(context.Background(), p.fake, p.pop, 300, 0.05, seed)
+		pl, err := buildPlan(context.Background(), p, 300, 0.05, seed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -168,7 +207,7 @@ func TestBuildPlanSameSeedSameChoices(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{Rate: 10, Duration: time.Second, Users: 1, DupShare: 0.05, Conns: 1}
+	ok := Config{Rate: 10, Duration: time.Second, Users: 1, DupShare: 0.05, Conns: 1, Delivery: config.DeliveryWebhook}
 	tests := []struct {
 		name   string
 		change func(*Config)
@@ -180,6 +219,8 @@ func TestConfigValidate(t *testing.T) {
 		{"no users", func(c *Config) { c.Users = 0 }, "-users"},
 		{"all duplicates", func(c *Config) { c.DupShare = 0.95 }, "-dup"},
 		{"no senders", func(c *Config) { c.Conns = 0 }, "-conns"},
+		{"long connection", func(c *Config) { c.Delivery = config.DeliveryWebSocket }, ""},
+		{"unknown delivery", func(c *Config) { c.Delivery = "http" }, "-delivery"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

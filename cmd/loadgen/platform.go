@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"acsbot/acs"
+	"acsbot/config"
 	"acsbot/feishufake"
 )
 
@@ -22,11 +24,12 @@ const appID = "cli_load00000001"
 // platform is the fake Feishu open platform on 127.0.0.1, with the people and chats
 // of the tenant the load comes from.
 type platform struct {
-	fake    *feishufake.Server
-	srv     *httptest.Server
-	replies *replyCounter
-	pop     population
-	secret  string // the app secret; never printed
+	fake     *feishufake.Server
+	srv      *httptest.Server
+	replies  *replyCounter
+	pop      population
+	delivery string // config.DeliveryWebhook or config.DeliveryWebSocket
+	secret   string // the app secret; never printed
 }
 
 // population is who talks to the bot: admins in their direct chats, and any
@@ -45,12 +48,18 @@ const (
 )
 
 // newPlatform starts the fake with users ACS users whose list pages each take
-// pageLatency.
-func newPlatform(users int, pageLatency time.Duration) *platform {
+// pageLatency, delivering events by delivery (config.DeliveryWebhook or
+// config.DeliveryWebSocket).
+func newPlatform(users int, pageLatency time.Duration, delivery string) *platform {
 	secret := randomSecret()
-	fake := feishufake.NewHandler(feishufake.Options{
-		AppID: appID, AppSecret: secret, VerificationToken: randomSecret(), EncryptKey: randomSecret(),
-	})
+	o := feishufake.Options{AppID: appID, AppSecret: secret}
+	if delivery == config.DeliveryWebhook {
+		o.VerificationToken, o.EncryptKey = randomSecret(), randomSecret()
+	}
+	// The long connection keeps Feishu's timings (ping every 120 s, a push not
+	// acked within 15 s pushed again): a load run lasts less than a ping interval,
+	// and an ack that late is counted with its real latency, as Feishu would see it.
+	fake := feishufake.NewHandler(o)
 	pop := population{users: feishufake.GenerateUsers(users, 1)}
 	fake.SetUsers(pop.users)
 	fake.SetPageLatency(pageLatency)
@@ -63,7 +72,7 @@ func newPlatform(users int, pageLatency time.Duration) *platform {
 		fake.SetChat(id, fmt.Sprintf("Facility team %d", i+1))
 	}
 	rc := newReplyCounter()
-	return &platform{fake: fake, srv: httptest.NewServer(rc.wrap(fake.Handler())), replies: rc, pop: pop, secret: secret}
+	return &platform{fake: fake, srv: httptest.NewServer(rc.wrap(fake.Handler())), replies: rc, pop: pop, delivery: delivery, secret: secret}
 }
 
 func (p *platform) Close() {
@@ -76,24 +85,32 @@ func (p *platform) Close() {
 func (p *platform) writeConfig(dir string) (path string, env []string, err error) {
 	quoted := func(ids []string) string { return `["` + strings.Join(ids, `", "`) + `"]` }
 	yaml := fmt.Sprintf(`server: {addr: "127.0.0.1:0"}
-feishu: {app_id: %s, delivery: webhook, base_url: %q}
+feishu: {app_id: %s, delivery: %s, base_url: %q}
 acs: {user_id_type: open_id, cache_ttl: 10m}
 bot: {language: zh_cn}
 access: {admins: %s, chats: %s}
 store: {path: %q}
 push: {timezone: Asia/Shanghai}
-`, appID, p.srv.URL, quoted(p.pop.admins), quoted(p.pop.groups), filepath.Join(dir, "acsbot.db"))
+`, appID, p.delivery, p.srv.URL, quoted(p.pop.admins), quoted(p.pop.groups), filepath.Join(dir, "acsbot.db"))
 	path = filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return "", nil, fmt.Errorf("write bot config: %w", err)
 	}
-	o := p.fake.Options()
-	env = []string{
-		"ACSBOT_FEISHU_APP_SECRET=" + o.AppSecret,
-		"ACSBOT_FEISHU_VERIFICATION_TOKEN=" + o.VerificationToken,
-		"ACSBOT_FEISHU_ENCRYPT_KEY=" + o.EncryptKey,
+	env = []string{"ACSBOT_FEISHU_APP_SECRET=" + p.secret}
+	if p.delivery == config.DeliveryWebhook {
+		o := p.fake.Options()
+		env = append(env, "ACSBOT_FEISHU_VERIFICATION_TOKEN="+o.VerificationToken, "ACSBOT_FEISHU_ENCRYPT_KEY="+o.EncryptKey)
 	}
 	return path, env, nil
+}
+
+// prepare readies d for sending: the webhook's are signed and encrypted now; the
+// long connection pushes the event as it is.
+func (p *platform) prepare(ctx context.Context, d delivery) (delivery, error) {
+	if p.delivery == config.DeliveryWebhook {
+		return sign(ctx, p.fake, d)
+	}
+	return d, nil
 }
 
 func randomSecret() string {

@@ -39,42 +39,50 @@ func TestReplyCounterCountsAcceptedReplyCalls(t *testing.T) {
 }
 
 // The config the load gives the bot passes the bot's own validation, with the
-// secrets from the environment and every admin and reader chat in it.
+// secrets from the environment and every admin and reader chat in it; over the long
+// connection it carries only the app secret, which is all that way in needs.
 func TestWriteConfigIsValid(t *testing.T) {
-	p := newPlatform(30, 0)
-	defer p.Close()
-	path, env, err := p.writeConfig(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		vars[k] = v
-	}
-	cfg, err := config.Load(path, func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatalf("the bot would refuse the config: %v", err)
-	}
-	o := p.fake.Options()
-	if cfg.Feishu.AppSecret.Value() != o.AppSecret || cfg.Feishu.EncryptKey.Value() != o.EncryptKey ||
-		cfg.Feishu.VerificationToken.Value() != o.VerificationToken {
-		t.Error("the secrets in the environment are not the fake's")
-	}
-	if cfg.Feishu.BaseURL != p.srv.URL || filepath.Dir(cfg.Store.Path) != filepath.Dir(path) {
-		t.Errorf("base_url %s, store %s: want the fake and the temp dir", cfg.Feishu.BaseURL, cfg.Store.Path)
-	}
-	for _, a := range p.pop.admins {
-		if !cfg.IsAdmin(a) {
-			t.Errorf("%s is not an admin", a)
-		}
-	}
-	for _, g := range p.pop.groups {
-		if !cfg.IsReaderChat(g) {
-			t.Errorf("%s is not a reader chat", g)
-		}
-	}
-	if raw, _ := os.ReadFile(path); strings.Contains(string(raw), o.AppSecret) {
-		t.Error("the config file holds the app secret; it belongs in the environment")
+	for _, delivery := range []string{config.DeliveryWebhook, config.DeliveryWebSocket} {
+		t.Run(delivery, func(t *testing.T) {
+			p := newPlatform(30, 0, delivery)
+			defer p.Close()
+			path, env, err := p.writeConfig(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			vars := map[string]string{}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				vars[k] = v
+			}
+			cfg, err := config.Load(path, func(k string) string { return vars[k] })
+			if err != nil {
+				t.Fatalf("the bot would refuse the config: %v", err)
+			}
+			o := p.fake.Options()
+			if cfg.Feishu.Delivery != delivery || cfg.Feishu.AppSecret.Value() != o.AppSecret ||
+				cfg.Feishu.EncryptKey.Value() != o.EncryptKey || cfg.Feishu.VerificationToken.Value() != o.VerificationToken {
+				t.Errorf("delivery %s, or the secrets in the environment are not the fake's", cfg.Feishu.Delivery)
+			}
+			if delivery == config.DeliveryWebSocket && len(env) != 1 {
+				t.Errorf("the long connection got %d secrets, want the app secret alone", len(env))
+			}
+			if cfg.Feishu.BaseURL != p.srv.URL || filepath.Dir(cfg.Store.Path) != filepath.Dir(path) {
+				t.Errorf("base_url %s, store %s: want the fake and the temp dir", cfg.Feishu.BaseURL, cfg.Store.Path)
+			}
+			for _, a := range p.pop.admins {
+				if !cfg.IsAdmin(a) {
+					t.Errorf("%s is not an admin", a)
+				}
+			}
+			for _, g := range p.pop.groups {
+				if !cfg.IsReaderChat(g) {
+					t.Errorf("%s is not a reader chat", g)
+				}
+			}
+			if raw, _ := os.ReadFile(path); strings.Contains(string(raw), o.AppSecret) {
+				t.Error("the config file holds the app secret; it belongs in the environment")
+			}
+		})
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"acsbot/feishufake"
 )
 
 // outcome is what became of one delivery.
 type outcome struct {
-	status  int           // 0: no answer
+	status  int           // 200: acked; 0: no usable answer
 	latency time.Duration // from when it was due to be sent to its answer
 	at      time.Time     // when the answer came
 }
@@ -32,11 +34,15 @@ func newClient(conns int) *http.Client {
 	return &http.Client{Transport: t, Timeout: 10 * time.Second}
 }
 
+// sendFunc delivers d to the bot and returns the status of its answer: 200 is an
+// ack; anything else, 0 for no usable answer, is an error.
+type sendFunc func(ctx context.Context, d delivery) int
+
 // fire sends the deliveries open-loop at rate per second through conns senders: a
 // delivery is due at start + i/rate whatever became of the earlier ones, and its
 // latency is counted from when it was due, so a bot (or generator) that falls behind
 // shows as latency rather than as a slower, politer load.
-func fire(ctx context.Context, client *http.Client, base string, ds []delivery, rate float64, conns int) fired {
+func fire(ctx context.Context, send sendFunc, ds []delivery, rate float64, conns int) fired {
 	f := fired{start: time.Now(), outcomes: make([]outcome, len(ds))}
 	due := func(i int) time.Time { return f.start.Add(time.Duration(float64(i) / rate * float64(time.Second))) }
 	work := make(chan int, conns)
@@ -46,7 +52,9 @@ func fire(ctx context.Context, client *http.Client, base string, ds []delivery, 
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				f.outcomes[i] = deliver(ctx, client, base, ds[i], due(i))
+				status := send(ctx, ds[i])
+				at := time.Now()
+				f.outcomes[i] = outcome{status: status, latency: at.Sub(due(i)), at: at}
 			}
 		}()
 	}
@@ -70,24 +78,46 @@ func fire(ctx context.Context, client *http.Client, base string, ds []delivery, 
 // card a few KB.
 const maxAnswer = 1 << 20
 
-func deliver(ctx context.Context, client *http.Client, base string, d delivery, due time.Time) outcome {
-	req, err := d.request(ctx, base)
-	if err != nil {
-		return outcome{at: time.Now()}
+// post sends deliveries to the bot's webhook at base through client.
+func post(client *http.Client, base string) sendFunc {
+	return func(ctx context.Context, d delivery) int {
+		req, err := d.request(ctx, base)
+		if err != nil {
+			return 0
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0
+		}
+		defer resp.Body.Close()
+		// Reading the whole answer lets the connection be reused.
+		if _, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer)); err != nil {
+			return 0
+		}
+		return resp.StatusCode
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return outcome{at: time.Now()}
+}
+
+// push sends deliveries over the fake's long connection: a frame per event, waiting
+// for its ack (PushEvent pushes the event again if none comes within
+// Options.WSRepushAfter, as Feishu does, so a late ack counts from the first push),
+// and a frame per click, whose answer Feishu waits 3 s for. A re-delivery is the
+// same event pushed again. An event never acked with 200 is an error.
+func push(fake *feishufake.Server) sendFunc {
+	return func(ctx context.Context, d delivery) int {
+		if d.kind == callback {
+			res, err := fake.ClickWS(ctx, d.click)
+			if err != nil {
+				return 0
+			}
+			return res.Status
+		}
+		ack, err := fake.PushEvent(ctx, d.env)
+		if err != nil {
+			return 0
+		}
+		return ack.Code
 	}
-	// Reading the whole answer lets the connection be reused.
-	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
-	resp.Body.Close()
-	o := outcome{status: resp.StatusCode, at: time.Now()}
-	if err != nil {
-		o.status = 0
-	}
-	o.latency = o.at.Sub(due)
-	return o
 }
 
 // tally fills the send and ack figures of r from what the generator saw.
