@@ -36,9 +36,11 @@ func (b *Bot) remindConfirm(ctx context.Context, r request) (cards.Card, string,
 	}
 	people := remindList.members(snap)
 	// A round cut short by the quota would remind some and leave the bot mute for
-	// the rest of the month: refuse it while nothing is spent.
-	if left, ok := b.meter.Month().Left(); ok && len(people) > left {
-		return cards.ReminderOverQuota(r.lang(), len(people), left), "over_quota", nil
+	// the rest of the month: refuse it while nothing is spent. A round costs a
+	// message a person and its card's updates: progressSteps at most, the result
+	// included.
+	if left, ok := b.meter.Month().Left(); ok && len(people)+progressSteps > left {
+		return cards.ReminderOverQuota(r.lang(), len(people)+progressSteps, left), "over_quota", nil
 	}
 	return cards.ReminderConfirm(r.lang(), people, b.remindActionID(r.job.MessageID)), "ok", nil
 }
