@@ -7,12 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"acsbot/acs"
+	"acsbot/bottest"
 	"acsbot/clock"
 	"acsbot/feishu"
 	"acsbot/feishufake"
@@ -33,24 +33,6 @@ func openStore(t testing.TB) *store.Store {
 		}
 	})
 	return st
-}
-
-// logBuf collects a directory's log lines for tests that check what it says.
-type logBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
 }
 
 // storedEnv is newEnv with a store and a day-long TTL, as the bot runs.
@@ -222,7 +204,7 @@ func TestUpdateForUnknownUserCostsOneCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &logBuf{}
+			logs := &bottest.Log{}
 			e := storedEnv(t, n, logs)
 			ctx := context.Background()
 			if _, err := e.dir.Get(ctx); err != nil {
@@ -238,7 +220,7 @@ func TestUpdateForUnknownUserCostsOneCall(t *testing.T) {
 				}
 			}
 			if tt.want.ID == "" {
-				eventually(t, "the lookup gave up on the user", func() bool { return logs.count("in no acs permission group") == 1 })
+				eventually(t, "the lookup gave up on the user", func() bool { return logs.Count("in no acs permission group") == 1 })
 				if _, ok := e.dir.Cached().ByID("ou_new"); ok {
 					t.Error("a user Feishu does not know was added")
 				}
@@ -355,7 +337,7 @@ func TestUnannouncedChangesDetected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &logBuf{}
+			logs := &bottest.Log{}
 			e := storedEnv(t, n, logs)
 			ctx := context.Background()
 			if _, err := e.dir.Get(ctx); err != nil {
@@ -370,7 +352,7 @@ func TestUnannouncedChangesDetected(t *testing.T) {
 			if got := e.dir.EventsMissing(); got != tt.want {
 				t.Errorf("EventsMissing = %v, want %v", got, tt.want)
 			}
-			if got, want := logs.count(subscribeHint), map[bool]int{true: 1}[tt.want]; got != want {
+			if got, want := logs.Count(subscribeHint), map[bool]int{true: 1}[tt.want]; got != want {
 				t.Errorf("the log says what to subscribe to %d times, want %d", got, want)
 			}
 		})
@@ -381,7 +363,7 @@ func TestUnannouncedChangesDetected(t *testing.T) {
 // event ends that, and the state outlives restarts.
 func TestHourlyFallbackUntilAnEvent(t *testing.T) {
 	const n = 100
-	logs := &logBuf{}
+	logs := &bottest.Log{}
 	e := storedEnv(t, n, logs)
 	ctx := context.Background()
 	reads := func() int { return e.fake.ACSListCalls() / pages(n) }
@@ -432,7 +414,7 @@ func TestHourlyFallbackUntilAnEvent(t *testing.T) {
 			t.Fatalf("%s: %d reads, want %d", s.name, reads(), s.wantReads)
 		}
 	}
-	if got := logs.count(subscribeHint); got != 2 {
+	if got := logs.Count(subscribeHint); got != 2 {
 		t.Errorf("the subscribe hint was logged %d times, want 2: once when found, once when loaded", got)
 	}
 

@@ -48,16 +48,6 @@ func newFuzzBot(f *testing.F) *fuzzBot {
 	return &fuzzBot{h: h, inbox: h.DB(), logs: logs}
 }
 
-// take returns what was logged since the last take and forgets it, so a long fuzz
-// run neither keeps nor rescans its whole log.
-func (l *logBuffer) take() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := l.b.String()
-	l.b.Reset()
-	return s
-}
-
 // webhookPath is the route an input goes to. The dispatcher tells events from card
 // callbacks by the body, so each route must survive the other's payloads too.
 func webhookPath(card bool) string {
@@ -80,7 +70,7 @@ type answer struct {
 // on the input that caused it), and a log free of secrets and forged lines.
 func (b *fuzzBot) serve(t *testing.T, path string, body []byte, header http.Header, want ...int) answer {
 	t.Helper()
-	b.logs.take() // what earlier inputs left
+	b.logs.Take() // what earlier inputs left
 	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 	req.Header = header
 	rec := httptest.NewRecorder()
@@ -102,7 +92,7 @@ func (b *fuzzBot) serve(t *testing.T, path string, body []byte, header http.Head
 		t.Errorf("answer is not JSON: %q", a.body)
 	}
 	b.drain(t)
-	checkLog(t, b.h, b.logs.take())
+	checkLog(t, b.h, b.logs.Take())
 	return a
 }
 

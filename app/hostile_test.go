@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,26 +17,12 @@ import (
 	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
 	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
 
+	"acsbot/bottest"
 	"acsbot/feishufake"
 )
 
-// logBuffer collects the bot's log; safe for the concurrent writes of its workers.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// logBuffer collects the bot's log (the kit's).
+type logBuffer = bottest.Log
 
 // tenantToken is the shape of the fake's tenant access tokens.
 var tenantToken = regexp.MustCompile(`t-[0-9a-f]{40}`)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -86,24 +85,6 @@ func (h *wsHarness) metrics() string {
 	var b bytes.Buffer
 	_, _ = b.ReadFrom(resp.Body)
 	return b.String()
-}
-
-// syncLog collects the bot's log for tests that read it while the bot writes.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // Commands over the long connection: slash, English and Chinese, in a direct chat
@@ -250,7 +231,7 @@ func TestLongConnRepushAnsweredOnce(t *testing.T) {
 // A dropped connection comes back by itself: the state changes are logged once
 // each, counted, and events flow again.
 func TestLongConnReconnects(t *testing.T) {
-	logs := &syncLog{}
+	logs := &logBuffer{}
 	h := newWSHarness(t, harnessOpts{Logs: logs}, time.Second)
 	if !strings.Contains(h.metrics(), "acsbot_long_connection_up 1") {
 		t.Errorf("metrics do not say the connection is up:\n%s", h.metrics())

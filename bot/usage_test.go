@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,24 +92,6 @@ func TestDirectoryFreshnessEndToEnd(t *testing.T) {
 	}
 }
 
-// syncLog is a log sink safe for the bot's goroutines.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func get(t *testing.T, url string) string {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -131,7 +112,7 @@ func get(t *testing.T, url string) string {
 // retried, logged once an hour, shown on /healthz and the gauge until the month turns.
 func TestQuotaGuardEndToEnd(t *testing.T) {
 	clk := clock.NewFake(bottest.At("2026-11-02", "09:00"))
-	logs := &syncLog{}
+	logs := &bottest.Log{}
 	b := bottest.New(t, bottest.Options{Clock: clk, Logs: logs})
 	const quota = 20
 	b.Config.Feishu.MonthlyQuota = quota

@@ -9,6 +9,7 @@
 package bottest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -485,3 +487,36 @@ func CallbackValues(t testing.TB, cardJSON string) []map[string]any {
 	walk(v)
 	return out
 }
+
+// Log collects the bot's log for a test that reads it while the bot's goroutines
+// write; give it to Options.Logs.
+type Log struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String is everything logged so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Take returns what was logged since the last Take and forgets it, so a long run
+// neither keeps nor rescans its whole log.
+func (l *Log) Take() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.b.String()
+	l.b.Reset()
+	return s
+}
+
+// Count is how many times s was logged so far.
+func (l *Log) Count(s string) int { return strings.Count(l.String(), s) }
