@@ -110,6 +110,7 @@ func crashRestart(t *testing.T, ws bool) {
 		t.Fatalf("events still undelivered after %v", time.Since(began))
 	}
 	waitSettled(t, fs.fake, sc)
+	waitDrained(t, bot.db)
 	ch.deduped += bot.deduped()
 	bot.stop()
 	ch.check("after the final stop")
@@ -1024,6 +1025,26 @@ func waitSettled(t *testing.T, fake *feishufake.Server, sc *script) {
 		}
 	}
 	t.Log("not settled within 60 s of the last start")
+}
+
+// waitDrained waits until the bot has finished every event it recorded. Feishu may
+// hold every answer already (sent before a kill, the record left pending) while the
+// last start still resends them, paced at Feishu's 5 a second per chat, under the
+// same uuids: a stop before that ends would leave them pending.
+func waitDrained(t *testing.T, path string) {
+	t.Helper()
+	db, err := openReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var pending int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM events WHERE state = 'pending'`).Scan(&pending); err == nil && pending == 0 {
+			return
+		}
+	}
+	t.Log("events still pending 60 s after the bot settled")
 }
 
 // outcome is what Feishu received, by kind.
