@@ -16,12 +16,12 @@ import (
 func TestBurstBeyondTheQueueIsAnsweredPromptly(t *testing.T) {
 	h := newHarness(t, harnessOpts{Users: feishufake.GenerateUsers(1000, 5)})
 	h.Fake.SetPageLatency(100 * time.Millisecond) // 20 pages: a 2 s cold scan
-	const n = 120                                 // the queue holds 32 jobs, the workers 8
+	const n = 400                                 // the queue holds 256 jobs, the workers 64
 	ids := make([]string, 0, n)
-	// An admin asks in 24 groups: Feishu takes 5 messages a second into one chat,
-	// which would pace one chat's 120 answers over 27 s (TestBurstInOneGroupAllAnswered).
+	// An admin asks in 80 groups: Feishu takes 5 messages a second into one chat,
+	// which would pace one chat's 400 answers over 90 s (TestBurstInOneGroupAllAnswered).
 	for i := range n {
-		ids = append(ids, messageID(t, h.Say("group", fmt.Sprintf("oc_burst%027d", i%24), adminID, "/stats")))
+		ids = append(ids, messageID(t, h.Say("group", fmt.Sprintf("oc_burst%027d", i%80), adminID, "/stats")))
 	}
 	h.Eventually("a reply to every command of the burst", func() bool {
 		for _, id := range ids {

@@ -39,7 +39,7 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Workers is the size of the pool; 0 means 8.
+	// Workers is the size of the pool; 0 means defaultWorkers.
 	Workers int
 }
 
@@ -73,6 +73,12 @@ type Inbox struct {
 // ladder (15 s, 5 min, 1 h, 6 h) and past the webhook's replay window.
 const Retention = 48 * time.Hour
 
+// defaultWorkers is the pool's size. Most of a worker's time is spent waiting: on
+// Feishu, and on its chat's turn, as the delivery stage paces each chat at Feishu's
+// 5 messages a second. Enough workers keep a busy chat's answers from holding up
+// every other chat's; waiting goroutines cost next to nothing.
+const defaultWorkers = 64
+
 // storeWriteTimeout bounds a store write made while Feishu waits for its answer: a
 // locked store must not hold the answer past Feishu's patience.
 const storeWriteTimeout = 5 * time.Second
@@ -97,7 +103,7 @@ func New(d Deps) *Inbox {
 		ib.log = slog.Default()
 	}
 	if ib.workers <= 0 {
-		ib.workers = 8
+		ib.workers = defaultWorkers
 	}
 	ib.queue = make(chan Job, 4*ib.workers)
 	return ib
