@@ -208,22 +208,10 @@ type acsPage struct {
 }
 
 func (s *Server) handleListUsers(w *apiWriter, r *http.Request, _ []byte) {
-	s.mu.Lock()
-	s.acsCalls++
-	latency := s.latency
-	s.mu.Unlock()
-	if !s.authorize(w, r) {
+	if !s.admitUserCall(w, r, &s.acsCalls) {
 		return
-	}
-	if !s.wait(r.Context(), latency) {
-		return // the caller gave up: nobody reads an answer
 	}
 	q := r.URL.Query()
-	if v := q.Get("user_id_type"); v != "" && v != "open_id" && v != "union_id" && v != "user_id" {
-		w.fail(http.StatusBadRequest, codeBadField, "field validation failed",
-			fieldViolation{Field: "user_id_type", Value: v, Description: "user_id_type must be one of open_id, union_id, user_id"})
-		return
-	}
 	size, offset, page, ok := s.paging(w, q, acsDefaultPageSize, acsMaxPageSize)
 	if !ok {
 		return
@@ -275,19 +263,7 @@ func (s *Server) paging(w *apiWriter, q url.Values, def, most int) (size, offset
 // lacks is one in no permission group: HTTP 400 with 1490101, as Feishu answers. The
 // fake's users have one id each, which answers whatever user_id_type asks for.
 func (s *Server) handleGetUser(w *apiWriter, r *http.Request, _ []byte) {
-	s.mu.Lock()
-	s.acsGetCalls++
-	latency := s.latency
-	s.mu.Unlock()
-	if !s.authorize(w, r) {
-		return
-	}
-	if !s.wait(r.Context(), latency) {
-		return // the caller gave up: nobody reads an answer
-	}
-	if v := r.URL.Query().Get("user_id_type"); v != "" && v != "open_id" && v != "union_id" && v != "user_id" {
-		w.fail(http.StatusBadRequest, codeBadField, "field validation failed",
-			fieldViolation{Field: "user_id_type", Value: v, Description: "user_id_type must be one of open_id, union_id, user_id"})
+	if !s.admitUserCall(w, r, &s.acsGetCalls) {
 		return
 	}
 	id := r.PathValue("user_id")
@@ -369,4 +345,26 @@ func (s *Server) pageMAC(payload []byte) []byte {
 	m := hmac.New(sha256.New, s.pageKey)
 	m.Write(payload)
 	return m.Sum(nil)[:pageTokenMAC]
+}
+
+// admitUserCall counts a call of the ACS user APIs in calls, checks its token, holds
+// it for the page latency and checks its user_id_type, as both user APIs do; it
+// reports whether the call goes on. calls is guarded by s.mu.
+func (s *Server) admitUserCall(w *apiWriter, r *http.Request, calls *int) bool {
+	s.mu.Lock()
+	*calls++
+	latency := s.latency
+	s.mu.Unlock()
+	if !s.authorize(w, r) {
+		return false
+	}
+	if !s.wait(r.Context(), latency) {
+		return false // the caller gave up: nobody reads an answer
+	}
+	if v := r.URL.Query().Get("user_id_type"); v != "" && v != "open_id" && v != "union_id" && v != "user_id" {
+		w.fail(http.StatusBadRequest, codeBadField, "field validation failed",
+			fieldViolation{Field: "user_id_type", Value: v, Description: "user_id_type must be one of open_id, union_id, user_id"})
+		return false
+	}
+	return true
 }
